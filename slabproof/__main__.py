@@ -1,0 +1,3 @@
+from slabproof.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,405 @@
+"""The explicit-state engine: breadth-first over every interleaving.
+
+The model's actions (guards and updates in the language of `expr`) are
+compiled once into one Python function that maps a state tuple to its
+successors. Breadth-first search with a hash table of visited states gives,
+for each violated `always` property, a shortest counterexample, and for each
+`sometimes` property a shortest witness. The whole graph is kept, so that
+after the search the engine can also decide `writer_terminates` (from every
+reachable state a state where every writer has finished is reachable).
+
+Symmetry: the CPUs that run no writer are interchangeable (same program, same
+IPI treatment), so by default a state is stored in a canonical form with those
+CPUs' blocks sorted. Traces are then replayed on concrete states, so they
+name real CPUs. `symmetry=False` turns this off (and changes the state counts).
+
+The engine returns an `EngineResult`; it prints nothing.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
+from .model import Action, System
+from .results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
+
+ProgressFn = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An action instantiated for one CPU (or for a writer)."""
+
+    id: int
+    action: int  # index into System.actions
+    cpu: int | None
+    actor: str
+    column: str
+
+
+@dataclass
+class Limits:
+    max_states: int | None = None
+    timeout: float | None = None  # seconds
+    max_memory: int | None = None  # bytes of resident memory
+
+
+class Compiled:
+    """The system compiled for a fixed number of CPUs."""
+
+    def __init__(self, system: System, symmetry: bool = True) -> None:
+        self.system = system
+        n = system.ncpus
+        self.layout = Layout(system.families.values(), n)
+        L = self.layout
+        wc = system.writer_cpus
+        self.instances: list[Instance] = []
+        # dispatch: slot -> value -> [instance ids]; plus instances tried in every state
+        groups: dict[int, dict[int, list[int]]] = {}
+        always: list[int] = []
+        self.code: dict[int, tuple[str, list[str]]] = {}
+        for ai, act in enumerate(system.actions):
+            cpus: list[int | None] = list(range(n)) if act.actor != "writer" else [None]
+            for c in cpus:
+                iid = len(self.instances)
+                if act.actor == "writer":
+                    actor = column = f"writer{act.writer}"
+                elif act.actor == "cpu":
+                    actor = column = f"cpu{c}"
+                else:
+                    actor, column = f"cpu{c}.{act.actor}", f"cpu{c}"
+                self.instances.append(Instance(iid, ai, c, actor, column))
+                self.code[iid] = (compile_guard(act.guard, L, c, wc), compile_update(act.update, L, c, wc))
+                if act.actor == "cpu":
+                    groups.setdefault(L.slot[("pc", c)], {}).setdefault(act.pc, []).append(iid)  # type: ignore[arg-type]
+                elif act.actor == "reaper":
+                    groups.setdefault(L.slot[("reaper_pc", c)], {}).setdefault(act.pc, []).append(iid)  # type: ignore[arg-type]
+                elif act.actor == "writer":
+                    groups.setdefault(L.slot[("writer_pc", act.writer)], {}).setdefault(act.pc, []).append(iid)  # type: ignore[arg-type]
+                else:
+                    always.append(iid)
+        lines = ["def succ(s):", "    out = []"]
+
+        def emit(iid: int, ind: str) -> None:
+            g, upd = self.code[iid]
+            lines.append(f"{ind}if {g}:")
+            lines.append(f"{ind}    n = list(s)")
+            for st in upd:
+                lines.append(f"{ind}    {st}")
+            lines.append(f"{ind}    out.append(({iid}, tuple(n)))")
+
+        for slot, by_value in groups.items():
+            lines.append(f"    v = s[{slot}]")
+            for j, (value, iids) in enumerate(sorted(by_value.items())):
+                lines.append(f"    {'if' if j == 0 else 'elif'} v == {value}:")
+                for iid in iids:
+                    emit(iid, "        ")
+        for iid in always:
+            emit(iid, "    ")
+        lines.append("    return out")
+        self.source = "\n".join(lines)
+        ns: dict = {}
+        exec(compile(self.source, f"<slabproof successors {system.spec.name}>", "exec"), ns)  # noqa: S102 - generated from the model
+        self.succ: Callable[[tuple[int, ...]], list[tuple[int, tuple[int, ...]]]] = ns["succ"]
+
+        def pred(e) -> Callable[[tuple[int, ...]], int]:
+            src = compile_guard(e, L, None, wc)
+            return eval(f"lambda s: {src}", {"__builtins__": {"int": int}})  # noqa: S307 - generated from the model
+
+        self.props = [(p, pred(p.expr)) for p in system.properties]
+        self.done = pred(system.done)
+        # initial state
+        init = [0] * L.size
+        for (fname, idx), slot in L.slot.items():
+            v = system.init[fname]
+            f = system.families[fname]
+            if f.kind == "finite":
+                init[slot] = v[idx]  # type: ignore[index]
+            else:
+                init[slot] = v  # type: ignore[assignment]
+        self.init = tuple(init)
+        # symmetry
+        fixed = set(wc)
+        self.sym = [c for c in range(n) if c not in fixed] if symmetry else []
+        self.symmetry = symmetry and len(self.sym) > 1
+        cb, B = L.cpu_base, L.block
+        sym = self.sym
+        if self.symmetry:
+            def canon(t: tuple[int, ...]) -> tuple[int, ...]:
+                bl = [t[cb + c * B: cb + (c + 1) * B] for c in range(n)]
+                srt = sorted(bl[c] for c in sym)
+                for c, b in zip(sym, srt):
+                    bl[c] = b
+                out = t[:cb]
+                for b in bl:
+                    out += b
+                return out
+            self.canon: Callable[[tuple[int, ...]], tuple[int, ...]] = canon
+        else:
+            self.canon = lambda t: t
+        # IPIs each kick instance sends
+        self.ipis: dict[int, tuple[int, ...]] = {}
+        for inst in self.instances:
+            act = system.actions[inst.action]
+            if act.ipi_targets is not None and not act.skipped:
+                tg = tuple(c for c in range(n)
+                           if evaluate(subst_cpu(act.ipi_targets, Bound("x"), CpuConst(c)), L, self.init, None, wc))
+                self.ipis[inst.id] = tg
+
+    def action(self, iid: int) -> Action:
+        return self.system.actions[self.instances[iid].action]
+
+    def readable(self, s: tuple[int, ...]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for (fname, idx), slot in self.layout.slot.items():
+            name = self.layout.names[slot]
+            if fname == "ac_state":
+                name = f"ac_state[{self.system.ac_label(idx)}]"  # type: ignore[arg-type]
+            elif fname in ("cpu_cache", "visible"):
+                name = f"{fname}[{self.system.caches[idx]}]"  # type: ignore[index]
+            out[name] = self.system.show_value(fname, s[slot])
+        return out
+
+
+def explore(system: System, *, symmetry: bool = True, limits: Limits | None = None,
+            progress: ProgressFn | None = None, stop_at_first: bool = False) -> EngineResult:
+    """Explore every reachable state of `system`; see the module docstring."""
+    t0 = time.perf_counter()
+    limits = limits or Limits()
+    comp = Compiled(system, symmetry)
+    succ, canon = comp.succ, comp.canon
+    always = [(i, fn) for i, (p, fn) in enumerate(comp.props) if p.kind == "always"]
+    sometimes = [(i, fn) for i, (p, fn) in enumerate(comp.props) if p.kind == "sometimes"]
+    first_hit: dict[int, int] = {}  # property index -> state id (violation or witness)
+
+    init = canon(comp.init)
+    index: dict[tuple[int, ...], int] = {init: 0}
+    states: list[tuple[int, ...]] = [init]
+    parent: list[int] = [-1]
+    depth: list[int] = [0]
+    edges: list[list[int]] = []
+    fired = [0] * len(comp.instances)
+    transitions = 0
+
+    def check(sid: int, s: tuple[int, ...]) -> None:
+        for i, fn in always:
+            if i not in first_hit and not fn(s):
+                first_hit[i] = sid
+        for i, fn in sometimes:
+            if i not in first_hit and fn(s):
+                first_hit[i] = sid
+
+    check(0, init)
+    reason = ""
+    i = 0
+    try:
+        while i < len(states):
+            if i & 1023 == 0:
+                el = time.perf_counter() - t0
+                if progress is not None:
+                    progress(len(states), len(states) - i, depth[i], el)
+                if limits.timeout is not None and el > limits.timeout:
+                    reason = f"time limit of {limits.timeout:g} s reached"
+                    break
+                if limits.max_memory is not None:
+                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+                    if rss > limits.max_memory:
+                        reason = f"memory limit of {limits.max_memory // (1 << 20)} MiB reached"
+                        break
+            if stop_at_first and any(comp.props[k][0].kind == "always" for k in first_hit):
+                reason = "stopped at the first violation"
+                break
+            s = states[i]
+            out: list[int] = []
+            d = depth[i] + 1
+            for iid, nxt in succ(s):
+                transitions += 1
+                fired[iid] += 1
+                c = canon(nxt)
+                j = index.get(c)
+                if j is None:
+                    j = len(states)
+                    if limits.max_states is not None and j >= limits.max_states:
+                        reason = f"state limit of {limits.max_states} reached"
+                        raise _Stop
+                    index[c] = j
+                    states.append(c)
+                    parent.append(i)
+                    depth.append(d)
+                    check(j, c)
+                out.append(j)
+            edges.append(out)
+            i += 1
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    complete = not reason
+    elapsed = time.perf_counter() - t0
+
+    # liveness: from every state, can every writer still finish?
+    live_ok: bool | None = None
+    stuck: int | None = None
+    if complete:
+        can = bytearray(len(states))
+        rev: list[list[int]] = [[] for _ in states]
+        for a, outs in enumerate(edges):
+            for b in outs:
+                rev[b].append(a)
+        todo = [k for k, s in enumerate(states) if comp.done(s)]
+        for k in todo:
+            can[k] = 1
+        while todo:
+            b = todo.pop()
+            for a in rev[b]:
+                if not can[a]:
+                    can[a] = 1
+                    todo.append(a)
+        stuck = next((k for k in range(len(states)) if not can[k]), None)
+        live_ok = stuck is None
+
+    def path_to(sid: int) -> list[tuple[int, ...]]:
+        p = []
+        while sid != -1:
+            p.append(states[sid])
+            sid = parent[sid]
+        return p[::-1]
+
+    props: list[PropertyResult] = []
+    for k, (p, fn) in enumerate(comp.props):
+        if k in first_hit:
+            tr = _trace(comp, path_to(first_hit[k]), p, "counterexample" if p.kind == "always" else "witness")
+            props.append(PropertyResult(p.name, p.kind, p.doc, p.kind == "sometimes", tr))
+        else:
+            holds = (True if complete else None) if p.kind == "always" else (False if complete else None)
+            props.append(PropertyResult(p.name, p.kind, p.doc, holds))
+    from .model import PROPERTY_DOCS
+
+    if live_ok is False and stuck is not None:
+        tr = _trace(comp, path_to(stuck), None, "counterexample")
+        props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], False, tr))
+    else:
+        props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], live_ok))
+
+    # step statistics
+    counts: dict[str, int] = {}
+    for inst, f in zip(comp.instances, fired):
+        act = system.actions[inst.action]
+        key = act.name if act.actor != "reaper" else f"reaper:{act.name}"
+        counts[key] = counts.get(key, 0) + f
+    never = tuple(k for k, v in counts.items() if v == 0 and "(skipped)" not in k)
+    per_op: list[OpIpis] = []
+    total = 0
+    for oi, op in enumerate(system.ops):
+        sent: int | None = None
+        for inst in comp.instances:
+            act = system.actions[inst.action]
+            if act.op == oi and act.step == "smp_call_function" and fired[inst.id]:
+                n = len(comp.ipis.get(inst.id, ())) if not act.skipped else 0
+                sent = max(sent or 0, n)
+        per_op.append(OpIpis(op.writer, f"{op.kind} {system.caches[op.cache]}", sent))
+        total += sent or 0
+
+    violated = any(p.kind == "always" and p.holds is False for p in props)
+    verdict = Verdict.VIOLATED if violated else (Verdict.SAFE if complete else Verdict.UNKNOWN)
+    return EngineResult(
+        engine="explicit",
+        spec=system.spec.path,
+        cpus=system.ncpus,
+        verdict=verdict,
+        reason=reason,
+        complete=complete,
+        properties=tuple(props),
+        states=len(states),
+        transitions=transitions,
+        depth=max(depth[:i + 1] if i < len(depth) else depth),
+        seconds=elapsed,
+        step_counts=counts,
+        never_fired=never,
+        ipis_per_op=tuple(per_op),
+        ipis_total=total,
+        symmetry=comp.symmetry,
+    )
+
+
+class _Stop(Exception):
+    pass
+
+
+def replay(comp: Compiled, canon_path: list[tuple[int, ...]]) -> list[tuple[int, tuple[int, ...]]]:
+    """Concrete steps (instance id, state) realising a path of canonical states."""
+    cur = comp.init
+    steps: list[tuple[int, tuple[int, ...]]] = []
+    for target in canon_path[1:]:
+        for iid, nxt in comp.succ(cur):
+            if comp.canon(nxt) == target:
+                steps.append((iid, nxt))
+                cur = nxt
+                break
+        else:  # pragma: no cover - would mean the successor function is not deterministic
+            raise RuntimeError("trace replay failed")
+    return steps
+
+
+def _step(comp: Compiled, k: int, iid: int, state: tuple[int, ...], violating: bool = False, note: str = "") -> TraceStep:
+    inst = comp.instances[iid]
+    act = comp.action(iid)
+    tg = comp.ipis.get(iid, ())
+    return TraceStep(
+        index=k,
+        actor=inst.actor,
+        column=inst.column,
+        step=act.step,
+        function=act.function,
+        text=act.text,
+        skipped=act.skipped,
+        note=note or act.skip_reason,
+        ipis_sent=len(tg),
+        ipi_targets=tuple(f"cpu{c}" for c in tg),
+        violating=violating,
+        state=comp.readable(state),
+    )
+
+
+def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -> Trace:
+    """A readable trace along a path of canonical states, on concrete CPUs."""
+    steps = replay(comp, canon_path)
+    out = [_step(comp, k + 1, iid, st) for k, (iid, st) in enumerate(steps)]
+    final = steps[-1][1] if steps else comp.init
+    name = prop.name if prop is not None else "writer_terminates"
+    conclusion = ""
+    if prop is not None and prop.kind == "always":
+        # end with the step that commits the violation, when one is enabled
+        culprits = dict(prop.culprits)
+        for iid, nxt in comp.succ(final):
+            inst = comp.instances[iid]
+            if inst.action in culprits:
+                cond = compile_guard(culprits[inst.action], comp.layout, inst.cpu, comp.system.writer_cpus)
+                if eval(cond, {"__builtins__": {"int": int}}, {"s": final}):  # noqa: S307 - generated
+                    act = comp.action(iid)
+                    ref = comp.system.ac_label(eval(compile_guard(act.touches, comp.layout, inst.cpu,  # noqa: S307
+                                                                  comp.system.writer_cpus),
+                                                    {"__builtins__": {"int": int}}, {"s": final}))
+                    st = _status_of(comp, final, ref)
+                    note = f"touches {ref}, which is {st}" if ref != "NULL" else "touches a NULL array cache"
+                    out.append(_step(comp, len(out) + 1, iid, nxt, violating=True, note=note))
+                    conclusion = f"{inst.actor} {note}: {name} is violated"
+                    break
+        if not conclusion:
+            conclusion = f"the last state violates {name}: {prop.doc}"
+    elif prop is None:
+        conclusion = "from the last state no sequence of steps lets every writer finish: writer_terminates is violated"
+    else:
+        conclusion = f"the last state shows {name}: {prop.doc}"
+    return Trace(property=name, kind=kind, steps=tuple(out), initial=comp.readable(comp.init), conclusion=conclusion)
+
+
+def _status_of(comp: Compiled, s: tuple[int, ...], label: str) -> str:
+    for ac in comp.system.acs:
+        if ac.label == label:
+            return comp.system.show_value("ac_state", s[comp.layout.slot[("ac_state", ac.ref)]])
+    return "not an array cache"

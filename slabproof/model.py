@@ -1,0 +1,643 @@
+"""The model: what the kernel does, as a transition system built from a spec.
+
+This module knows nothing about search or proof. `build(spec)` returns a
+`System`: state-variable families, the initial values, the actions (each a
+guard and an update in the language of `expr`), and the named properties.
+Every engine consumes that one description.
+
+Actors (KERNEL.md section 5):
+
+* **CPU c, reader** -- runs reader sections in a loop, in the spec's step order
+  (kernel order by default: ``local_irq_save``, ``cpu_cache_get``,
+  ``ac_access``, ``local_irq_restore``, as in ``slab_alloc()`` /
+  ``kmem_cache_free()`` of v4.11). The reference it loaded dies when the
+  section returns (after its last step).
+* **CPU c, IPI** -- the IPI handler (``do_nothing()`` run from
+  ``flush_smp_call_function_queue()``) acknowledges every IPI pending on c,
+  only while c's IRQs are on.
+* **CPU c, reaper** (when the spec asks) -- ``cache_reap()``: trylock
+  ``slab_mutex``, load an array cache, ``drain_array()`` it with IRQs on,
+  unlock.
+* **writer w** -- runs its script of create / tune operations on one CPU, each
+  a pass through ``__do_tune_cpucache()`` under ``slab_mutex``. It steps only
+  while its CPU is outside a reader section, and sends IPIs to every other CPU.
+
+Simplifications, each deliberate: the per-CPU slots of one array-cache set
+share one lifecycle state; ``free_block()`` drains every CPU's slot in one
+step (it holds the node's ``list_lock``); a reaper round touches one cache;
+all CPUs stay online; memory is sequentially consistent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from .expr import (
+    FALSE,
+    TRUE,
+    And,
+    Assign,
+    AssignAll,
+    Bound,
+    Const,
+    CpuTerm,
+    Exists,
+    Expr,
+    Family,
+    Forall,
+    Implies,
+    In,
+    Ite,
+    Not,
+    Or,
+    Read,
+    Self,
+    Update,
+    WriterCpu,
+    subst_cpu,
+)
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
+# ---------------------------------------------------------------------------
+# vocabulary (the spec loader validates against these)
+
+READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore")
+REAPER_STEPS = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
+WRITER_STEPS = (
+    "mutex_lock",
+    "alloc_kmem_cache_cpus",
+    "load_prev",
+    "publish_cpu_cache",
+    "smp_call_function",
+    "csd_lock_wait",
+    "free_block",
+    "free_percpu",
+    "publish_cache",
+    "mutex_unlock",
+)
+REPEATABLE_STEPS = ("ac_access", "drain_array")
+
+DEFAULT_READER = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore")
+DEFAULT_REAPER = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
+DEFAULT_TUNE = (
+    "mutex_lock",
+    "alloc_kmem_cache_cpus",
+    "load_prev",
+    "publish_cpu_cache",
+    "smp_call_function",
+    "csd_lock_wait",
+    "free_block",
+    "free_percpu",
+    "mutex_unlock",
+)
+DEFAULT_CREATE = DEFAULT_TUNE[:-1] + ("publish_cache", "mutex_unlock")
+
+REQUIRED_READER = ("cpu_cache_get",)
+REQUIRED_REAPER = ("cpu_cache_get",)
+REQUIRED_TUNE = ("alloc_kmem_cache_cpus", "load_prev", "publish_cpu_cache")
+REQUIRED_CREATE = REQUIRED_TUNE + ("publish_cache",)
+
+MAX_WRITERS = 2
+
+# What each step stands for: (kernel function, v4.11/v4.12, what it does).
+KERNEL: dict[str, tuple[str, str]] = {
+    "local_irq_save": ("slab_alloc() / kmem_cache_free()", "local_irq_save(flags): IRQs off"),
+    "cpu_cache_get": ("____cache_alloc() / ___cache_free()", "ac = cpu_cache_get(cachep)"),
+    "ac_access": ("____cache_alloc() / ___cache_free()", "touch ac->entry[] and ac->avail"),
+    "local_irq_restore": ("slab_alloc() / kmem_cache_free()", "local_irq_restore(flags): IRQs on"),
+    "ipi_handler": ("flush_smp_call_function_queue()", "IPI handled: do_nothing()"),
+    "mutex_trylock": ("cache_reap()", "mutex_trylock(&slab_mutex)"),
+    "drain_array": ("cache_reap()", "drain_array(searchp, n, ac, node): touch ac, IRQs on"),
+    "mutex_unlock": ("mutex_unlock()", "mutex_unlock(&slab_mutex)"),
+    "mutex_lock": ("mutex_lock()", "mutex_lock(&slab_mutex)"),
+    "alloc_kmem_cache_cpus": ("__do_tune_cpucache()", "cpu_cache = alloc_kmem_cache_cpus(...)"),
+    "load_prev": ("__do_tune_cpucache()", "prev = cachep->cpu_cache"),
+    "publish_cpu_cache": ("__do_tune_cpucache()", "cachep->cpu_cache = cpu_cache"),
+    "smp_call_function": ("kick_all_cpus_sync()", "smp_mb(); smp_call_function(do_nothing): IPI every other CPU"),
+    "csd_lock_wait": ("smp_call_function_many()", "wait until every IPI is handled (wait=1)"),
+    "free_block": ("__do_tune_cpucache()", "free_block(): drain prev's slot of every CPU"),
+    "free_percpu": ("__do_tune_cpucache()", "free_percpu(prev)"),
+    "publish_cache": ("create_cache()", "list_add(&s->list, &slab_caches)"),
+    "publish_cache@memcg": ("memcg_create_kmem_cache()", "smp_wmb(); arr->entries[idx] = s"),
+}
+
+# ---------------------------------------------------------------------------
+# values
+
+NONE, NULL = 0, 1  # a reference slot holding nothing; a loaded NULL pointer
+AC_BASE = 2  # array cache number a is the reference value AC_BASE + a
+
+UNALLOC, FRESH, LIVE, RETIRED, DRAINED, FREED = range(6)
+STATUS_NAMES = ("unallocated", "fresh", "live", "retired", "drained", "freed")
+
+IPI_CONDITIONS = ("always", "if-prev", "never", "if-no-prev")
+
+ALWAYS_PROPERTIES = (
+    "no_use_after_free",
+    "no_access_after_drain",
+    "no_null_cpu_cache",
+    "fresh_unreachable",
+    "writer_terminates",
+)
+SOMETIMES_PROPERTIES = ("reader_holds_prev_at_publish",)
+
+PROPERTY_DOCS = {
+    "no_use_after_free": "nobody -- reader, reaper or the writer's own drain -- touches an array cache "
+    "that is freed or was never allocated",
+    "no_access_after_drain": "no reader or reaper touches an array cache the writer has drained",
+    "no_null_cpu_cache": "no reader of a visible kmem_cache loads a NULL cpu_cache and touches it",
+    "fresh_unreachable": "no CPU holds a fresh array cache, nor any array cache of a kmem_cache that is not yet visible",
+    "writer_terminates": "from every reachable state every writer can still finish its script "
+    "(its IPI wait always ends)",
+    "reader_holds_prev_at_publish": "a reader holds the array cache being replaced at the moment the writer "
+    "publishes the new one (so the IPI on replacement has something to wait for)",
+}
+
+
+@dataclass(frozen=True)
+class ArrayCache:
+    """One per-CPU array-cache set, allocated by one operation (or at boot)."""
+
+    index: int
+    cache: int  # owning kmem_cache
+    label: str  # e.g. "child#1"
+
+    @property
+    def ref(self) -> int:
+        return AC_BASE + self.index
+
+
+@dataclass(frozen=True)
+class WriterOp:
+    writer: int
+    index: int  # position in that writer's script
+    kind: str
+    cache: int
+    new_ac: int  # index of the ArrayCache this operation allocates
+
+    def describe(self, system: "System") -> str:
+        return f"{self.kind} {system.caches[self.cache]}"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One transition template.
+
+    For CPU actors (`actor` in cpu / ipi / reaper) the guard and update are
+    written over `Self`; an engine instantiates them for each CPU (or, for any
+    number of CPUs, for a symbolic one).
+    """
+
+    step: str  # spec step name, or "ipi_handler"
+    actor: str  # "cpu" | "ipi" | "reaper" | "writer"
+    guard: Expr
+    update: Update
+    writer: int | None = None
+    pc: int | None = None
+    choice: int | None = None  # kmem_cache chosen by cpu_cache_get
+    op: int | None = None  # index into System.ops
+    skipped: bool = False  # a writer step whose condition is false: only the pc moves
+    skip_reason: str = ""
+    touches: Expr | None = None  # reference value of the array cache the step touches
+    ipi_targets: Expr | None = None  # over Bound("x"): the CPUs that get an IPI
+    function: str = ""
+    text: str = ""
+
+    @property
+    def name(self) -> str:
+        base = self.step + (" (skipped)" if self.skipped else "")
+        return base
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    kind: str  # "always" | "sometimes"
+    expr: Expr  # a state predicate
+    doc: str
+    # (action index, condition over Self in the action's pre-state): the steps that
+    # would commit the violation, so a counterexample can end with the culprit step
+    culprits: tuple[tuple[int, Expr], ...] = ()
+
+
+@dataclass
+class System:
+    """A transition system for one spec (see the module docstring)."""
+
+    spec: "Spec"
+    families: dict[str, Family]
+    init: dict[str, int | dict[int, int]]  # family -> value (cpu/scalar) or index -> value (finite)
+    actions: list[Action]
+    properties: list[Property]
+    caches: list[str]
+    memcg: list[bool]
+    acs: list[ArrayCache]
+    ops: list[WriterOp]
+    writer_cpus: tuple[int, ...]
+    writer_end: tuple[int, ...]  # program length of each writer: its pc when done
+    reader_len: int
+    reaper_len: int
+    reapers: bool
+    done: Expr = field(default=TRUE)  # every writer has finished its script
+
+    @property
+    def ncpus(self) -> int:
+        return self.spec.cpus
+
+    def family(self, name: str) -> Family:
+        return self.families[name]
+
+    def ac_label(self, ref: int) -> str:
+        if ref == NONE:
+            return "-"
+        if ref == NULL:
+            return "NULL"
+        return self.acs[ref - AC_BASE].label
+
+    def show_value(self, family: str, value: int) -> str:
+        """A value of a family in words (array-cache labels, lifecycle names, on/off)."""
+        f = self.families[family]
+        if family in ("ac", "reaper_ac", "prev", "cpu_cache"):
+            return self.ac_label(value)
+        if family == "ac_state":
+            return STATUS_NAMES[value]
+        if family == "slab_mutex":
+            if value == 0:
+                return "free"
+            return "reaper" if value == 1 + len(self.writer_cpus) else f"writer{value - 1}"
+        if family == "irqs_off":
+            return "off" if value else "on"
+        if family == "writer_pc":
+            return str(value)
+        if f.is_bool:
+            return "yes" if value else "no"
+        return str(value)
+
+    def property(self, name: str) -> Property:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------
+# construction
+
+
+class _Builder:
+    def __init__(self, spec: "Spec") -> None:
+        self.spec = spec
+        self.caches = [c.name for c in spec.caches]
+        self.memcg = [c.memcg for c in spec.caches]
+        nw = len(spec.writers)
+        # array caches: one per boot cache, then one per operation, in script order
+        self.acs: list[ArrayCache] = []
+        per_cache_count = {k: 0 for k in range(len(self.caches))}
+
+        def new_ac(k: int) -> int:
+            i = len(self.acs)
+            self.acs.append(ArrayCache(i, k, f"{self.caches[k]}#{per_cache_count[k]}"))
+            per_cache_count[k] += 1
+            return i
+
+        self.boot_ac: dict[int, int] = {}
+        for k, c in enumerate(spec.caches):
+            if c.boot:
+                self.boot_ac[k] = new_ac(k)
+        self.ops: list[WriterOp] = []
+        for w, ws in enumerate(spec.writers):
+            for j, op in enumerate(ws.script):
+                k = self.caches.index(op.cache)
+                self.ops.append(WriterOp(w, j, op.kind, k, new_ac(k)))
+        refs = tuple(a.ref for a in self.acs)
+        self.refs = refs
+        ref_values = (NONE, NULL) + refs
+        self.reader_len = len(spec.reader_steps)
+        self.reaper_len = len(spec.reaper_steps)
+        R = 1 + nw  # slab_mutex value meaning "held by a reaper"
+        self.mutex_reaper = R
+        F: dict[str, Family] = {}
+
+        def fam(name: str, kind: str, values: tuple[int, ...], is_bool: bool = False,
+                domain: tuple[int, ...] = (), default: int = 0, doc: str = "") -> Family:
+            f = Family(name, kind, is_bool, values, domain, default, doc)
+            F[name] = f
+            return f
+
+        self.mutex = fam("slab_mutex", "scalar", tuple(range(R + (1 if spec.reapers else 0))),
+                         doc="0 free, 1+w held by writer w, %d held by a reaper" % R)
+        wdom = tuple(range(nw))
+        self.programs = [self._program(w) for w in range(nw)]
+        end = max(len(p) for p in self.programs)
+        self.wpc = fam("writer_pc", "finite", tuple(range(end + 1)), domain=wdom, doc="position in the writer's script")
+        self.prev = fam("prev", "finite", ref_values, domain=wdom, doc="the writer's prev (- before it is loaded)")
+        kdom = tuple(range(len(self.caches)))
+        self.cpu_cache = fam("cpu_cache", "finite", (NULL,) + refs, domain=kdom, doc="cachep->cpu_cache")
+        self.visible = fam("visible", "finite", (0, 1), True, domain=kdom, doc="the kmem_cache is published")
+        self.st = fam("ac_state", "finite", tuple(range(6)), domain=refs, default=UNALLOC,
+                      doc="lifecycle: " + ", ".join(f"{i} {n}" for i, n in enumerate(STATUS_NAMES)))
+        self.pc = fam("pc", "cpu", tuple(range(self.reader_len)), doc="reader position")
+        self.irq = fam("irqs_off", "cpu", (0, 1), True, doc="IRQs disabled")
+        self.held = fam("ac", "cpu", ref_values, doc="the array cache the reader holds")
+        self.ipi = [fam(f"ipi{w}", "cpu", (0, 1), True, doc=f"an IPI of writer {w} is pending") for w in range(nw)]
+        if spec.reapers:
+            self.kpc = fam("reaper_pc", "cpu", tuple(range(self.reaper_len)), doc="reaper position")
+            self.kheld = fam("reaper_ac", "cpu", ref_values, doc="the array cache the reaper holds")
+            self.klocked = fam("reaper_locked", "cpu", (0, 1), True, doc="the reaper holds slab_mutex")
+        self.F = F
+
+    # -- helpers
+    def is_ac(self, e: Expr) -> Expr:
+        return In(e, self.refs)
+
+    def st_of(self, ref: Expr) -> Expr:
+        return Read(self.st, ref)
+
+    def any_visible(self) -> Expr:
+        return Or(*[Read(self.visible, k) for k in range(len(self.caches))])
+
+    def _program(self, w: int) -> list[tuple[str, int]]:
+        """The writer's whole program: (step, op index) for each position."""
+        prog: list[tuple[str, int]] = []
+        for oi, op in enumerate(self.ops):
+            if op.writer != w:
+                continue
+            order = self.spec.create_steps if op.kind == "create" else self.spec.tune_steps
+            prog.extend((s, oi) for s in order)
+        return prog
+
+    def kick_condition(self, prev: Expr) -> tuple[Expr, str]:
+        ipi = self.spec.ipi
+        if ipi == "always":
+            return TRUE, ""
+        if ipi == "never":
+            return FALSE, "the IPI condition is 'never'"
+        if ipi == "if-prev":
+            return self.is_ac(prev), "if (prev) is false: no previous array cache"
+        return Not(self.is_ac(prev)), "if (!prev) is false: there is a previous array cache"
+
+    # -- reader and reaper
+    def cpu_actions(self) -> list[Action]:
+        me = Self()
+        out: list[Action] = []
+        order = self.spec.reader_steps
+        L = len(order)
+        for p, step in enumerate(order):
+            last = p == L - 1
+            base_guard = Read(self.pc, me) == p
+            if p == 0:
+                base_guard = And(base_guard, self.any_visible())
+            fin: list = [Assign(self.pc, me, Const(0 if last else p + 1))]
+            if last:
+                fin.append(Assign(self.held, me, Const(NONE)))
+            fn, text = KERNEL[step]
+            if step == "cpu_cache_get":
+                for k in range(len(self.caches)):
+                    upd = (Assign(self.held, me, Read(self.cpu_cache, k)),) + tuple(fin)
+                    if last:  # the loaded reference dies at once
+                        upd = upd[:1] + tuple(fin)
+                    out.append(Action(step, "cpu", And(base_guard, Read(self.visible, k) == 1), upd, pc=p,
+                                      choice=k, function=fn, text=f"ac = cpu_cache_get({self.caches[k]})"))
+                continue
+            upd_l: list = []
+            touches = None
+            if step == "local_irq_save":
+                upd_l.append(Assign(self.irq, me, Const(1)))
+            elif step == "local_irq_restore":
+                upd_l.append(Assign(self.irq, me, Const(0)))
+            elif step == "ac_access":
+                touches = Read(self.held, me)
+            out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
+        # the IPI handler
+        pending = Or(*[Read(f, me) == 1 for f in self.ipi])
+        out.append(Action("ipi_handler", "ipi", And(Read(self.irq, me) == 0, pending),
+                          tuple(Assign(f, me, Const(0)) for f in self.ipi),
+                          function=KERNEL["ipi_handler"][0], text=KERNEL["ipi_handler"][1]))
+        if self.spec.reapers:
+            out.extend(self.reaper_actions())
+        return out
+
+    def reaper_actions(self) -> list[Action]:
+        me = Self()
+        out: list[Action] = []
+        order = self.spec.reaper_steps
+        L = len(order)
+        for p, step in enumerate(order):
+            last = p == L - 1
+            nxt = 0 if last else p + 1
+            # a reaper is a task on CPU `me`: it runs only while no reader section is open there
+            base_guard = And(Read(self.kpc, me) == p, Read(self.pc, me) == 0)
+            if p == 0:
+                base_guard = And(base_guard, self.any_visible())
+            fin: list = [Assign(self.kpc, me, Const(nxt))]
+            if last:
+                fin.append(Assign(self.kheld, me, Const(NONE)))
+            fn, text = KERNEL[step]
+            if step == "cpu_cache_get":
+                for k in range(len(self.caches)):
+                    upd = (Assign(self.kheld, me, Read(self.cpu_cache, k)),) + tuple(fin)
+                    if last:
+                        upd = tuple(fin)
+                    out.append(Action(step, "reaper", And(base_guard, Read(self.visible, k) == 1), upd, pc=p,
+                                      choice=k, function="cache_reap()", text=f"ac = cpu_cache_get({self.caches[k]})"))
+                continue
+            if step == "mutex_trylock":
+                m = Read(self.mutex)
+                free = m == 0
+                upd = (
+                    Assign(self.mutex, None, Ite(free, self.mutex_reaper, m)),
+                    Assign(self.klocked, me, Ite(free, 1, Read(self.klocked, me))),
+                    Assign(self.kpc, me, Ite(free, nxt, 0)),
+                    Assign(self.kheld, me, Ite(free, Read(self.kheld, me) if not last else NONE, NONE)),
+                )
+                out.append(Action(step, "reaper", base_guard, upd, pc=p, function=fn,
+                                  text="mutex_trylock(&slab_mutex); gives up if held"))
+                continue
+            upd_l: list = []
+            touches = None
+            if step == "drain_array":
+                touches = Read(self.kheld, me)
+            elif step == "mutex_unlock":
+                mine = Read(self.klocked, me) == 1
+                upd_l.append(Assign(self.mutex, None, Ite(mine, 0, Read(self.mutex))))
+                upd_l.append(Assign(self.klocked, me, Const(0)))
+            out.append(Action(step, "reaper", base_guard, tuple(upd_l + fin), pc=p, touches=touches,
+                              function="cache_reap()" if step != "mutex_unlock" else fn, text=text))
+        return out
+
+    # -- writers
+    def writer_actions(self) -> list[Action]:
+        out: list[Action] = []
+        for w, prog in enumerate(self.programs):
+            wcpu = WriterCpu(w)
+            prev = Read(self.prev, w)
+            for p, (step, oi) in enumerate(prog):
+                op = self.ops[oi]
+                k, a = op.cache, self.acs[op.new_ac].ref
+                last_of_op = p + 1 == len(prog) or prog[p + 1][1] != oi
+                base = And(Read(self.wpc, w) == p, Read(self.pc, wcpu) == 0)
+                fin: list = [Assign(self.wpc, w, Const(p + 1))]
+                if last_of_op:
+                    fin.append(Assign(self.prev, w, Const(NONE)))
+                fn, text = KERNEL[step]
+                when: Expr = TRUE
+                reason = ""
+                guard: Expr = TRUE
+                upd: list = []
+                touches = None
+                targets = None
+                if step == "mutex_lock":
+                    guard = Read(self.mutex) == 0
+                    upd = [Assign(self.mutex, None, Const(1 + w))]
+                elif step == "mutex_unlock":
+                    m = Read(self.mutex)
+                    upd = [Assign(self.mutex, None, Ite(m == 1 + w, 0, m))]
+                elif step == "alloc_kmem_cache_cpus":
+                    upd = [Assign(self.st, a, Const(FRESH))]
+                elif step == "load_prev":
+                    upd = [Assign(self.prev, w, Read(self.cpu_cache, k))]
+                    text = f"prev = {self.caches[k]}->cpu_cache"
+                elif step == "publish_cpu_cache":
+                    old = Read(self.cpu_cache, k)
+                    sa = Read(self.st, a)
+                    upd = [
+                        Assign(self.st, old, Ite(self.st_of(old) == LIVE, RETIRED, self.st_of(old))),
+                        Assign(self.st, a, Ite(sa == FRESH, LIVE, sa)),
+                        Assign(self.cpu_cache, k, Const(a)),
+                    ]
+                    text = f"{self.caches[k]}->cpu_cache = {self.acs[op.new_ac].label}"
+                elif step == "smp_call_function":
+                    when, reason = self.kick_condition(prev)
+                    x = Bound("x")
+                    targets = Not(_cpu_eq(x, wcpu))
+                    upd = [AssignAll(self.ipi[w], x, Or(Read(self.ipi[w], x) == 1, targets))]
+                elif step == "csd_lock_wait":
+                    when, reason = self.kick_condition(prev)
+                    x = Bound("x")
+                    guard = Forall(x, Read(self.ipi[w], x) == 0)
+                elif step in ("free_block", "free_percpu"):
+                    when, reason = self.is_ac(prev), "prev is NULL: nothing to drain or free (goto setup_node)"
+                    if step == "free_block":
+                        touches = prev
+                        upd = [Assign(self.st, prev, Ite(self.st_of(prev) == FREED, FREED, DRAINED))]
+                    else:
+                        upd = [Assign(self.st, prev, Const(FREED))]
+                elif step == "publish_cache":
+                    upd = [Assign(self.visible, k, Const(1))]
+                    name = self.caches[k]
+                    if self.memcg[k]:
+                        fn, text = KERNEL["publish_cache@memcg"][0], f"smp_wmb(); arr->entries[idx] = {name}"
+                    else:
+                        text = f"list_add(&{name}->list, &slab_caches)"
+                common = dict(writer=w, pc=p, op=oi, function=fn)
+                if not (isinstance(when, Const) and when.value == 0):
+                    out.append(Action(step, "writer", And(base, when, guard), tuple(upd + fin), touches=touches,
+                                      ipi_targets=targets, text=text, **common))
+                if not (isinstance(when, Const) and when.value == 1):
+                    out.append(Action(step, "writer", And(base, Not(when)), tuple(fin), skipped=True,
+                                      skip_reason=reason, text=text, **common))
+        return out
+
+    # -- properties
+    def bad_touches(self, act: Action) -> dict[str, Expr]:
+        """For a touching action: when, in its pre-state, the touch breaks each property."""
+        ref = act.touches
+        assert ref is not None
+        out = {"no_use_after_free": And(self.is_ac(ref), In(self.st_of(ref), (UNALLOC, FREED)))}
+        if act.actor != "writer":
+            out["no_access_after_drain"] = And(self.is_ac(ref), self.st_of(ref) == DRAINED)
+            out["no_null_cpu_cache"] = ref == NULL
+        return out
+
+    def properties(self, actions: list[Action]) -> list[Property]:
+        x = Bound("x")
+        parts: dict[str, list[Expr]] = {"no_use_after_free": [], "no_access_after_drain": [], "no_null_cpu_cache": []}
+        culprits: dict[str, list[tuple[int, Expr]]] = {k: [] for k in parts}
+        for i, act in enumerate(actions):
+            if act.touches is None or act.skipped:
+                continue
+            for name, bad in self.bad_touches(act).items():
+                culprits[name].append((i, bad))
+                if act.actor == "writer":
+                    parts[name].append(Not(And(Read(self.wpc, act.writer) == act.pc, bad)))
+                else:
+                    pcf = self.pc if act.actor == "cpu" else self.kpc
+                    parts[name].append(Forall(x, Not(And(Read(pcf, x) == act.pc, _subst_self(bad, x)))))
+        fresh_parts: list[Expr] = []
+        holders = [self.held] + ([self.kheld] if self.spec.reapers else [])
+        for h in holders:
+            for ac in self.acs:
+                fresh_parts.append(Forall(x, Implies(Read(h, x) == ac.ref,
+                                                     And(Read(self.st, ac.ref) != FRESH,
+                                                         Read(self.visible, ac.cache) == 1))))
+        witness: list[Expr] = []
+        for act in actions:
+            if act.actor == "writer" and act.step == "publish_cpu_cache" and not act.skipped:
+                op = self.ops[act.op]  # type: ignore[index]
+                if op.kind != "tune":
+                    continue
+                cur = Read(self.cpu_cache, op.cache)
+                witness.append(And(Read(self.wpc, act.writer) == act.pc, self.is_ac(cur),
+                                   Exists(x, Read(self.held, x) == cur)))
+        D = PROPERTY_DOCS
+        out = [Property(n, "always", And(*parts[n]), D[n], tuple(culprits[n])) for n in parts]
+        out.append(Property("fresh_unreachable", "always", And(*fresh_parts), D["fresh_unreachable"]))
+        out.append(Property("reader_holds_prev_at_publish", "sometimes", Or(*witness), D["reader_holds_prev_at_publish"]))
+        return out
+
+    def init(self) -> dict[str, int | dict[int, int]]:
+        init: dict[str, int | dict[int, int]] = {
+            "slab_mutex": 0,
+            "writer_pc": {w: 0 for w in range(len(self.programs))},
+            "prev": {w: NONE for w in range(len(self.programs))},
+            "cpu_cache": {k: (self.acs[self.boot_ac[k]].ref if k in self.boot_ac else NULL) for k in range(len(self.caches))},
+            "visible": {k: int(k in self.boot_ac) for k in range(len(self.caches))},
+            "ac_state": {a.ref: (LIVE if a.index in self.boot_ac.values() else UNALLOC) for a in self.acs},
+            "pc": 0,
+            "irqs_off": 0,
+            "ac": NONE,
+        }
+        for f in self.ipi:
+            init[f.name] = 0
+        if self.spec.reapers:
+            init.update({"reaper_pc": 0, "reaper_ac": NONE, "reaper_locked": 0})
+        return init
+
+
+def _cpu_eq(a: CpuTerm, b: CpuTerm) -> Expr:
+    """CPU equality, expressed through a marker the engines understand."""
+    from .expr import Op
+
+    return Op("cpueq", (a, b))
+
+
+def _subst_self(e: Expr, b: Bound) -> Expr:
+    return subst_cpu(e, Self(), b)
+
+
+def build(spec: "Spec") -> System:
+    """The transition system of one spec."""
+    b = _Builder(spec)
+    actions = b.cpu_actions() + b.writer_actions()
+    props = b.properties(actions)
+    done = And(*[Read(b.wpc, w) == len(prog) for w, prog in enumerate(b.programs)])
+    return System(
+        spec=spec,
+        families=b.F,
+        init=b.init(),
+        actions=actions,
+        properties=props,
+        caches=b.caches,
+        memcg=b.memcg,
+        acs=b.acs,
+        ops=b.ops,
+        writer_cpus=tuple(w.cpu for w in spec.writers),
+        writer_end=tuple(len(p) for p in b.programs),
+        reader_len=b.reader_len,
+        reaper_len=b.reaper_len,
+        reapers=spec.reapers,
+        done=done,
+    )

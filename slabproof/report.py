@@ -1,0 +1,152 @@
+"""Reports: results rendered as text tables, counterexamples and JSON.
+
+Everything here takes `results` data and renders it; nothing re-runs or
+re-derives a result. Only the CLI prints what these functions return.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from .results import EngineResult, SpecOutcome, Trace, Verdict
+
+JSON_SCHEMA_VERSION = 1
+
+_STYLE = {Verdict.SAFE: "green", Verdict.VIOLATED: "red", Verdict.UNKNOWN: "yellow"}
+
+
+def verdict_text(r: EngineResult) -> Text:
+    s = r.verdict.value
+    if r.verdict == Verdict.VIOLATED and r.violated:
+        s += " (" + ", ".join(r.violated) + ")"
+    if r.verdict == Verdict.UNKNOWN and r.reason:
+        s += f" ({r.reason})"
+    return Text(s, style=_STYLE[r.verdict])
+
+
+def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
+    """One row per spec: spec, CPUs, each engine's verdict, expected, states, time, IPIs, match."""
+    engines: list[str] = []
+    for o in outcomes:
+        for r in o.results:
+            if r.engine not in engines:
+                engines.append(r.engine)
+    t = Table(title="slabproof check", title_justify="left")
+    t.add_column("spec", no_wrap=True)
+    t.add_column("CPUs", justify="right")
+    for e in engines:
+        t.add_column(e if len(engines) > 1 else "verdict")
+    t.add_column("expected")
+    t.add_column("states", justify="right")
+    t.add_column("time", justify="right")
+    t.add_column("IPIs", justify="right")
+    t.add_column("", no_wrap=True)
+    for o in outcomes:
+        by = {r.engine: r for r in o.results}
+        cells: list[Any] = [o.name, str(o.cpus)]
+        for e in engines:
+            cells.append(verdict_text(by[e]) if e in by else Text("-", style="dim"))
+        exp = o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
+        cells.append(exp)
+        ex = by.get("explicit")
+        cells.append(f"{ex.states:,}" if ex else "-")
+        cells.append(f"{sum(r.seconds for r in o.results):.2f}s")
+        cells.append(str(ex.ipis_total) if ex else "-")
+        if o.disagreement:
+            cells.append(Text("DISAGREE", style="bold red"))
+        elif o.matches:
+            cells.append(Text("ok", style="green"))
+        elif any(r.verdict == Verdict.UNKNOWN for r in o.results):
+            cells.append(Text("UNKNOWN", style="yellow"))
+        else:
+            cells.append(Text("MISMATCH", style="bold red"))
+        t.add_row(*cells)
+    return t
+
+
+def footer(outcomes: Sequence[SpecOutcome]) -> Text:
+    n = len(outcomes)
+    ok = sum(o.matches for o in outcomes)
+    bad = [o for o in outcomes if not o.matches]
+    t = Text(f"{ok} of {n} specs match their expectation")
+    for o in bad:
+        t.append(f"\n  {o.name}: {o.disagreement or o.mismatch}", style="red")
+    return t
+
+
+def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
+    """A counterexample or witness: numbered steps, one column per actor lane."""
+    title = ("Counterexample" if trace.kind == "counterexample" else "Witness") + f" for {trace.property}"
+    t = Table(title=title, title_justify="left", show_lines=False)
+    t.add_column("#", justify="right")
+    for lane in lanes:
+        t.add_column(lane)
+    for st in trace.steps:
+        label = st.step
+        if st.step not in ("ipi_handler",) and st.actor.endswith(".reaper"):
+            label = "reaper: " + label
+        cell = Text(label, style="bold red" if st.violating else ("dim" if st.skipped else ""))
+        detail = st.text
+        if st.skipped:
+            detail = f"skipped: {st.note}"
+        elif st.violating:
+            detail = f"{st.text} -- {st.note}"
+        elif st.ipis_sent:
+            detail = f"{st.text} -> {', '.join(st.ipi_targets)}"
+        cell.append("\n" + detail, style="red" if st.violating else "dim")
+        row: list[Any] = [str(st.index)] + [""] * len(lanes)
+        row[1 + list(lanes).index(st.column)] = cell
+        t.add_row(*row)
+    t.caption = trace.conclusion
+    t.caption_justify = "left"
+    return t
+
+
+def lanes_for(result: EngineResult, writers: int) -> list[str]:
+    return [f"writer{w}" for w in range(writers)] + [f"cpu{c}" for c in range(result.cpus)]
+
+
+def properties_table(r: EngineResult) -> Table:
+    t = Table(title=f"Properties ({r.engine})", title_justify="left")
+    t.add_column("property")
+    t.add_column("kind")
+    t.add_column("result")
+    t.add_column("trace")
+    for p in r.properties:
+        if p.holds is None:
+            res = Text("not decided", style="yellow")
+        elif p.kind == "always":
+            res = Text("holds", style="green") if p.holds else Text("VIOLATED", style="bold red")
+        else:
+            res = Text("witnessed", style="green") if p.holds else Text("no witness", style="yellow")
+        tr = f"{p.trace.length} steps" if p.trace else "-"
+        t.add_row(p.name, p.kind, res, tr)
+    return t
+
+
+def stats_text(r: EngineResult) -> Text:
+    t = Text()
+    sym = " (CPU symmetry reduced)" if r.symmetry else ""
+    t.append(f"{r.engine}: {r.states:,} states{sym}, {r.transitions:,} transitions, depth {r.depth}, "
+             f"{r.seconds:.2f}s\n")
+    if r.ipis_per_op:
+        t.append("IPIs sent per operation: " + "; ".join(
+            f"writer{o.writer} {o.op}: {o.ipis if o.ipis is not None else 'not reached'}" for o in r.ipis_per_op))
+        t.append(f"; total {r.ipis_total}\n")
+    if r.never_fired:
+        t.append("steps that never fired: " + ", ".join(r.never_fired) + "\n", style="yellow")
+    return t
+
+
+def to_json(outcomes: Sequence[SpecOutcome], exit_status: int) -> str:
+    """The documented JSON document (docs/json-schema.md)."""
+    doc = {
+        "schema": JSON_SCHEMA_VERSION,
+        "exit_status": exit_status,
+        "specs": [o.to_json() for o in outcomes],
+    }
+    return json.dumps(doc, indent=2, sort_keys=False)

@@ -1,0 +1,132 @@
+"""What engines return: plain, frozen data. Reports render it; nobody re-derives it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Verdict(str, Enum):
+    SAFE = "safe"
+    VIOLATED = "violated"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One step of a trace: who acted, which kernel function, and the state after it."""
+
+    index: int  # 1-based
+    actor: str  # "writer0", "cpu1", "cpu1.reaper", "cpu2.ipi"
+    column: str  # the lane: "writer0" or "cpu1"
+    step: str  # the spec's step name, or "ipi_handler"
+    function: str  # kernel function (v4.11/v4.12)
+    text: str  # what it does, in kernel terms
+    skipped: bool = False
+    note: str = ""  # why a writer step was skipped, or what the violating step does wrong
+    ipis_sent: int = 0
+    ipi_targets: tuple[str, ...] = ()
+    violating: bool = False  # the step that commits the violation
+    state: dict[str, str] = field(default_factory=dict)  # readable state after the step
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A counterexample (for `always`) or a witness (for `sometimes`)."""
+
+    property: str
+    kind: str  # "counterexample" | "witness"
+    steps: tuple[TraceStep, ...]
+    initial: dict[str, str]
+    conclusion: str  # one sentence: what the last state shows
+
+    @property
+    def length(self) -> int:
+        return sum(1 for s in self.steps if not s.violating)
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    kind: str  # "always" | "sometimes"
+    doc: str
+    holds: bool | None  # always: no violation found; sometimes: witnessed. None: not decided
+    trace: Trace | None = None
+
+
+@dataclass(frozen=True)
+class OpIpis:
+    writer: int
+    op: str  # "tune child"
+    ipis: int | None  # None: the kick step was never reached
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    engine: str
+    spec: str  # path of the spec file
+    cpus: int
+    verdict: Verdict
+    reason: str = ""  # for UNKNOWN: which limit; otherwise empty
+    complete: bool = True
+    properties: tuple[PropertyResult, ...] = ()
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    step_counts: dict[str, int] = field(default_factory=dict)
+    never_fired: tuple[str, ...] = ()
+    ipis_per_op: tuple[OpIpis, ...] = ()
+    ipis_total: int = 0
+    symmetry: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def violated(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties if p.kind == "always" and p.holds is False)
+
+    @property
+    def witnessed(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties if p.kind == "sometimes" and p.holds)
+
+    def prop(self, name: str) -> PropertyResult:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        d["violated"] = list(self.violated)
+        d["witnessed"] = list(self.witnessed)
+        return d
+
+
+@dataclass(frozen=True)
+class SpecOutcome:
+    """One spec, every engine run on it, and how that compares with the expectation."""
+
+    spec: str
+    name: str
+    cpus: int
+    expected: str
+    expected_violates: tuple[str, ...] | None
+    results: tuple[EngineResult, ...]
+    matches: bool
+    mismatch: str = ""  # why not, in one line
+    disagreement: str = ""  # engines that disagree, in one line
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "name": self.name,
+            "cpus": self.cpus,
+            "expected": {"verdict": self.expected,
+                         "violates": list(self.expected_violates) if self.expected_violates is not None else None},
+            "matches": self.matches,
+            "mismatch": self.mismatch,
+            "disagreement": self.disagreement,
+            "engines": [r.to_json() for r in self.results],
+        }

@@ -1,0 +1,341 @@
+"""Spec files: one TOML file describes one configuration to check.
+
+A spec says how many CPUs there are, which kmem_caches exist at boot, what each
+writer does (a script of ``create`` / ``tune`` operations), the IPI condition
+of ``__do_tune_cpucache()``, the order of every actor's steps (the kernel's by
+default), and what verdict is expected. Specs are data: nothing in them is
+executed. Every problem is reported as one `SpecError` naming the file, the
+key and what would have been valid.
+
+The keys are documented in docs/specs.md.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import model
+
+IPI_CONDITIONS = ("always", "if-prev", "never", "if-no-prev")
+VERDICTS = ("safe", "violated")
+MAX_CPUS = 8
+
+TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "expect")
+CACHE_KEYS = ("name", "boot", "memcg")
+WRITER_KEYS = ("cpu", "script")
+STEPS_KEYS = ("reader", "reaper", "create", "tune")
+EXPECT_KEYS = ("verdict", "violates", "witnesses")
+
+
+class SpecError(Exception):
+    """A spec file that cannot be used: unreadable, not TOML, or not a valid configuration.
+
+    Likely causes: a typo in a key or a step name, a value of the wrong type,
+    or a configuration the model cannot represent (0 CPUs, a tune of a cache
+    that is never created, a step order without the publish). The message is
+    one line: ``FILE[:LINE]: KEY: what is wrong; valid: ...``.
+    """
+
+    def __init__(self, path: str, key: str, message: str, line: int | None = None):
+        self.path = path
+        self.key = key
+        self.message = message
+        self.line = line
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    name: str
+    boot: bool = False
+    memcg: bool = False
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    kind: str  # "create" | "tune"
+    cache: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.cache}"
+
+
+@dataclass(frozen=True)
+class WriterSpec:
+    cpu: int
+    script: tuple[OpSpec, ...]
+
+
+@dataclass(frozen=True)
+class Expect:
+    verdict: str
+    violates: tuple[str, ...] | None = None  # None: any non-empty set, when violated
+    witnesses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: str
+    name: str
+    description: str
+    cpus: int
+    ipi: str
+    reapers: bool
+    caches: tuple[CacheSpec, ...]
+    writers: tuple[WriterSpec, ...]
+    reader_steps: tuple[str, ...]
+    reaper_steps: tuple[str, ...]
+    create_steps: tuple[str, ...]
+    tune_steps: tuple[str, ...]
+    expect: Expect
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def with_cpus(self, n: int) -> "Spec":
+        """The same configuration with `n` CPUs (validated like the file's own value)."""
+        _check_cpus(self.path, n, self.writers, "--cpus", None)
+        return _replace(self, cpus=n)
+
+
+def _replace(spec: Spec, **kw: Any) -> Spec:
+    from dataclasses import replace
+
+    return replace(spec, **kw)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """Best-effort line number of `key = ...` or `[key]` in the file."""
+    leaf = key.split(".")[-1].split("[")[0]
+    pat = re.compile(rf"^\s*(\[\[?\s*{re.escape(leaf)}\s*\]\]?|{re.escape(leaf)}\s*=)", re.M)
+    m = pat.search(text)
+    if not m:
+        return None
+    return text.count("\n", 0, m.start()) + 1
+
+
+def _choices(xs: Any) -> str:
+    return ", ".join(str(x) for x in xs)
+
+
+class _Reader:
+    def __init__(self, path: str, text: str):
+        self.path = path
+        self.text = text
+
+    def fail(self, key: str, message: str) -> SpecError:
+        return SpecError(self.path, key, message, _line_of(self.text, key) if key else None)
+
+    def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+        for k in table:
+            if k not in allowed:
+                key = f"{where}.{k}" if where else k
+                raise self.fail(key, f"unknown key; valid: {_choices(allowed)}")
+
+    def typed(self, table: dict[str, Any], key: str, typ: type, where: str, default: Any = ...) -> Any:
+        full = f"{where}.{key}" if where else key
+        if key not in table:
+            if default is ...:
+                raise self.fail(full, "missing")
+            return default
+        v = table[key]
+        if typ is int and isinstance(v, bool):
+            raise self.fail(full, f"expected an integer, got {v!r}")
+        if not isinstance(v, typ):
+            raise self.fail(full, f"expected {typ.__name__}, got {type(v).__name__} {v!r}")
+        return v
+
+    def steps(self, table: dict[str, Any], key: str, default: tuple[str, ...], valid: tuple[str, ...]) -> tuple[str, ...]:
+        full = f"steps.{key}"
+        v = table.get(key, list(default))
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise self.fail(full, "expected a list of step names")
+        for name in v:
+            if name not in valid:
+                raise self.fail(full, f"unknown step {name!r}; valid: {_choices(valid)}")
+        for name in set(v):
+            if v.count(name) > 1 and name not in model.REPEATABLE_STEPS:
+                raise self.fail(full, f"step {name!r} appears {v.count(name)} times; only "
+                                      f"{_choices(model.REPEATABLE_STEPS)} may repeat")
+        return tuple(v)
+
+
+def _check_cpus(path: str, n: int, writers: tuple[WriterSpec, ...], key: str, line: int | None) -> None:
+    if n < 1 or n > MAX_CPUS:
+        raise SpecError(path, key, f"{n} CPUs is impossible here; valid: 1 to {MAX_CPUS}", line)
+    for i, w in enumerate(writers):
+        if w.cpu >= n:
+            raise SpecError(path, key, f"writer[{i}] runs on CPU {w.cpu}, but there are only {n} CPUs "
+                                       f"(CPUs are numbered 0 to {n - 1})", line)
+
+
+def load(path: str | Path) -> Spec:
+    """Read and validate one spec file; raise `SpecError` on any problem."""
+    p = Path(path)
+    spath = str(path)
+    try:
+        raw_bytes = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(spath, "", "no such file") from None
+    except IsADirectoryError:
+        raise SpecError(spath, "", "is a directory, not a spec file") from None
+    except OSError as e:
+        raise SpecError(spath, "", f"cannot read: {e.strerror}") from None
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(spath, "", f"not UTF-8 text (byte {e.start})") from None
+    return loads(text, spath)
+
+
+def loads(text: str, path: str = "<spec>") -> Spec:
+    """Validate spec text (see `load`)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = str(e)
+        m = re.search(r"line (\d+)", msg)
+        raise SpecError(path, "", f"TOML syntax error: {msg}", int(m.group(1)) if m else None) from None
+    except (RecursionError, ValueError) as e:  # pathological nesting and the like
+        raise SpecError(path, "", f"TOML cannot be read: {type(e).__name__}") from None
+    r = _Reader(path, text)
+    r.keys(data, TOP_KEYS, "")
+
+    description = r.typed(data, "description", str, "", "")
+    cpus = r.typed(data, "cpus", int, "")
+    ipi = r.typed(data, "ipi", str, "", "if-prev")
+    if ipi not in IPI_CONDITIONS:
+        raise r.fail("ipi", f"unknown IPI condition {ipi!r}; valid: {_choices(IPI_CONDITIONS)}")
+    reapers = r.typed(data, "reapers", bool, "", False)
+
+    caches_raw = r.typed(data, "cache", list, "")
+    if not caches_raw:
+        raise r.fail("cache", "at least one [[cache]] is needed")
+    caches: list[CacheSpec] = []
+    for i, c in enumerate(caches_raw):
+        where = f"cache[{i}]"
+        if not isinstance(c, dict):
+            raise r.fail("cache", f"{where} must be a table ([[cache]])")
+        r.keys(c, CACHE_KEYS, where)
+        name = r.typed(c, "name", str, where)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,31}", name):
+            raise r.fail(f"{where}.name", f"{name!r} is not a cache name (letters, digits, _ and -)")
+        if any(x.name == name for x in caches):
+            raise r.fail(f"{where}.name", f"cache {name!r} is declared twice")
+        caches.append(CacheSpec(name, r.typed(c, "boot", bool, where, False), r.typed(c, "memcg", bool, where, False)))
+    names = [c.name for c in caches]
+
+    writers_raw = r.typed(data, "writer", list, "")
+    if not writers_raw:
+        raise r.fail("writer", "at least one [[writer]] is needed")
+    if len(writers_raw) > model.MAX_WRITERS:
+        raise r.fail("writer", f"{len(writers_raw)} writers; valid: 1 to {model.MAX_WRITERS}")
+    writers: list[WriterSpec] = []
+    created = {c.name for c in caches if c.boot}
+    for i, w in enumerate(writers_raw):
+        where = f"writer[{i}]"
+        if not isinstance(w, dict):
+            raise r.fail("writer", f"{where} must be a table ([[writer]])")
+        r.keys(w, WRITER_KEYS, where)
+        cpu = r.typed(w, "cpu", int, where, 0)
+        if cpu < 0:
+            raise r.fail(f"{where}.cpu", f"CPU {cpu} is impossible; CPUs are numbered from 0")
+        if any(x.cpu == cpu for x in writers):
+            raise r.fail(f"{where}.cpu", f"two writers on CPU {cpu}; give each writer its own CPU")
+        script_raw = r.typed(w, "script", list, where)
+        ops: list[OpSpec] = []
+        for j, s in enumerate(script_raw):
+            key = f"{where}.script"
+            if not isinstance(s, str) or len(s.split()) != 2 or s.split()[0] not in ("create", "tune"):
+                raise r.fail(key, f"entry {j} is {s!r}; valid: \"create NAME\" or \"tune NAME\"")
+            kind, cname = s.split()
+            if cname not in names:
+                raise r.fail(key, f"entry {j} names cache {cname!r}, which is not declared; valid: {_choices(names)}")
+            ops.append(OpSpec(kind, cname))
+        writers.append(WriterSpec(cpu, tuple(ops)))
+    # creates and tunes must make sense in script order (writer 0's script, then writer 1's)
+    for i, w in enumerate(writers):
+        for j, op in enumerate(w.script):
+            key = f"writer[{i}].script"
+            if op.kind == "create":
+                if op.cache in created:
+                    raise r.fail(key, f"entry {j} creates {op.cache!r}, which already exists "
+                                      f"({'at boot' if op.cache in {c.name for c in caches if c.boot} else 'created earlier'})")
+                created.add(op.cache)
+    for i, w in enumerate(writers):
+        for j, op in enumerate(w.script):
+            if op.kind == "tune" and op.cache not in created:
+                raise r.fail(f"writer[{i}].script", f"entry {j} tunes {op.cache!r}, which is never created "
+                                                    f"(declare it with boot = true or create it first)")
+    for i, w in enumerate(writers):
+        seen = {c.name for c in caches if c.boot}
+        for j, op in enumerate(w.script):
+            if op.kind == "create":
+                seen.add(op.cache)
+            elif op.cache not in seen and len(writers) == 1:
+                raise r.fail(f"writer[{i}].script", f"entry {j} tunes {op.cache!r} before it is created")
+    line = _line_of(text, "cpus")
+    _check_cpus(path, cpus, tuple(writers), "cpus", line)
+
+    steps = r.typed(data, "steps", dict, "", {})
+    r.keys(steps, STEPS_KEYS, "steps")
+    reader_steps = r.steps(steps, "reader", model.DEFAULT_READER, model.READER_STEPS)
+    reaper_steps = r.steps(steps, "reaper", model.DEFAULT_REAPER, model.REAPER_STEPS)
+    create_steps = r.steps(steps, "create", model.DEFAULT_CREATE, model.WRITER_STEPS)
+    tune_steps = r.steps(steps, "tune", model.DEFAULT_TUNE, model.WRITER_STEPS)
+    for key, order, required in (
+        ("steps.reader", reader_steps, model.REQUIRED_READER),
+        ("steps.reaper", reaper_steps, model.REQUIRED_REAPER),
+        ("steps.create", create_steps, model.REQUIRED_CREATE),
+        ("steps.tune", tune_steps, model.REQUIRED_TUNE),
+    ):
+        missing = [s for s in required if s not in order]
+        if missing:
+            raise r.fail(key, f"the order has no {_choices(missing)}; it must contain {_choices(required)}")
+    if "publish_cache" in tune_steps:
+        raise r.fail("steps.tune", "publish_cache makes a new kmem_cache visible; it belongs in steps.create only")
+
+    expect_raw = r.typed(data, "expect", dict, "")
+    r.keys(expect_raw, EXPECT_KEYS, "expect")
+    verdict = r.typed(expect_raw, "verdict", str, "expect")
+    if verdict not in VERDICTS:
+        raise r.fail("expect.verdict", f"unknown verdict {verdict!r}; valid: {_choices(VERDICTS)}")
+    violates = expect_raw.get("violates")
+    prop_names = model.ALWAYS_PROPERTIES
+    if violates is not None:
+        if not isinstance(violates, list) or not all(isinstance(x, str) for x in violates):
+            raise r.fail("expect.violates", "expected a list of property names")
+        for x in violates:
+            if x not in prop_names:
+                raise r.fail("expect.violates", f"unknown property {x!r}; valid: {_choices(prop_names)}")
+        if verdict == "safe" and violates:
+            raise r.fail("expect.violates", "a safe verdict violates nothing; remove the list or expect \"violated\"")
+        if verdict == "violated" and not violates:
+            raise r.fail("expect.violates", "a violated verdict needs at least one property")
+        violates = tuple(violates)
+    witnesses = expect_raw.get("witnesses", [])
+    if not isinstance(witnesses, list) or not all(isinstance(x, str) for x in witnesses):
+        raise r.fail("expect.witnesses", "expected a list of property names")
+    for x in witnesses:
+        if x not in model.SOMETIMES_PROPERTIES:
+            raise r.fail("expect.witnesses", f"unknown property {x!r}; valid: {_choices(model.SOMETIMES_PROPERTIES)}")
+
+    return Spec(
+        path=path,
+        name=Path(path).stem,
+        description=description,
+        cpus=cpus,
+        ipi=ipi,
+        reapers=reapers,
+        caches=tuple(caches),
+        writers=tuple(writers),
+        reader_steps=reader_steps,
+        reaper_steps=reaper_steps,
+        create_steps=create_steps,
+        tune_steps=tune_steps,
+        expect=Expect(verdict, violates, tuple(witnesses)),
+        raw=data,
+    )
