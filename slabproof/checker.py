@@ -166,8 +166,17 @@ class Compiled:
 
 
 def explore(system: System, *, symmetry: bool = True, limits: Limits | None = None,
-            progress: ProgressFn | None = None, stop_at_first: bool = False) -> EngineResult:
-    """Explore every reachable state of `system`; see the module docstring."""
+            progress: ProgressFn | None = None, stop_at_first: bool = False,
+            keep_states: bool = False, keep_graph: bool = False) -> EngineResult:
+    """Explore every reachable state of `system`; see the module docstring.
+
+    `keep_states` puts the reachable states, as data, in `result.extra`:
+    ``states`` (tuples; canonical representatives when symmetry is on) and
+    ``slots`` (for each tuple position, its ``(family, index)``), so that other
+    engines can use them through the runner. `keep_graph` adds ``graph``:
+    ``nodes`` (readable states), ``edges`` (``(src, dst, actor, step)``) and
+    ``paths`` (property name -> node ids of its trace's canonical path).
+    """
     t0 = time.perf_counter()
     limits = limits or Limits()
     comp = Compiled(system, symmetry)
@@ -182,6 +191,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
     parent: list[int] = [-1]
     depth: list[int] = [0]
     edges: list[list[int]] = []
+    edge_steps: list[list[int]] = []  # instance id of each edge (only with keep_graph)
     fired = [0] * len(comp.instances)
     transitions = 0
 
@@ -215,6 +225,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                 break
             s = states[i]
             out: list[int] = []
+            out_steps: list[int] = []
             d = depth[i] + 1
             for iid, nxt in succ(s):
                 transitions += 1
@@ -232,7 +243,10 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     depth.append(d)
                     check(j, c)
                 out.append(j)
+                if keep_graph:
+                    out_steps.append(iid)
             edges.append(out)
+            edge_steps.append(out_steps)
             i += 1
     except _Stop:
         pass
@@ -261,6 +275,13 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     todo.append(a)
         stuck = next((k for k in range(len(states)) if not can[k]), None)
         live_ok = stuck is None
+
+    def path_ids(sid: int) -> list[int]:
+        p = []
+        while sid != -1:
+            p.append(sid)
+            sid = parent[sid]
+        return p[::-1]
 
     def path_to(sid: int) -> list[tuple[int, ...]]:
         p = []
@@ -304,6 +325,23 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         per_op.append(OpIpis(op.writer, f"{op.kind} {system.caches[op.cache]}", sent))
         total += sent or 0
 
+    extra: dict = {}
+    if keep_states:
+        extra["states"] = states
+        slots: list = [None] * comp.layout.size
+        for key, slot in comp.layout.slot.items():
+            slots[slot] = key
+        extra["slots"] = slots
+    if keep_graph:
+        extra["graph"] = {
+            "nodes": [comp.readable(s) for s in states],
+            "edges": [(a, b, comp.instances[iid].actor, comp.action(iid).name)
+                      for a, outs, iids in zip(range(len(edges)), edges, edge_steps) for b, iid in zip(outs, iids)],
+            "paths": {comp.props[k][0].name: path_ids(first_hit[k]) for k in first_hit},
+        }
+        if stuck is not None:
+            extra["graph"]["paths"]["writer_terminates"] = path_ids(stuck)
+
     violated = any(p.kind == "always" and p.holds is False for p in props)
     verdict = Verdict.VIOLATED if violated else (Verdict.SAFE if complete else Verdict.UNKNOWN)
     return EngineResult(
@@ -323,6 +361,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         ipis_per_op=tuple(per_op),
         ipis_total=total,
         symmetry=comp.symmetry,
+        extra=extra,
     )
 
 
