@@ -31,11 +31,12 @@ class RunOptions:
     limits: checker.Limits = field(default_factory=checker.Limits)
     progress: checker.ProgressFn | None = None
     stop_at_first: bool = False
+    keep_graph: bool = False  # the explicit engine also returns its state graph (result.extra["graph"])
 
 
 def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
     r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, progress=opts.progress,
-                        stop_at_first=opts.stop_at_first)
+                        stop_at_first=opts.stop_at_first, keep_graph=opts.keep_graph)
     shared["explicit"] = r
     return r
 
@@ -50,6 +51,11 @@ register("explicit", _explicit)
 
 def available_engines() -> tuple[str, ...]:
     return tuple(_REGISTRY)
+
+
+def engine(name: str) -> EngineFn:
+    """The registered engine `name` (KeyError if none), for layers that run engines on a system they built."""
+    return _REGISTRY[name]
 
 
 def spec_files(paths: Sequence[str]) -> list[str]:
