@@ -431,7 +431,14 @@ def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -
         if not conclusion:
             conclusion = f"the last state violates {name}: {prop.doc}"
     elif prop is None:
-        conclusion = "from the last state no sequence of steps lets every writer finish: writer_terminates is violated"
+        waiting = []
+        for w, end in enumerate(comp.system.writer_end):
+            pc = final[comp.layout.slot[("writer_pc", w)]]
+            if pc < end:
+                acts = [a for a in comp.system.actions if a.actor == "writer" and a.writer == w and a.pc == pc]
+                waiting.append(f"writer{w} is stuck before {acts[0].step} ({acts[0].text})" if acts else f"writer{w}")
+        conclusion = ("from the last state no sequence of steps lets every writer finish ("
+                      + "; ".join(waiting) + "): writer_terminates is violated")
     else:
         conclusion = f"the last state shows {name}: {prop.doc}"
     return Trace(property=name, kind=kind, steps=tuple(out), initial=comp.readable(comp.init), conclusion=conclusion)

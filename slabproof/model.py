@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------
 # vocabulary (the spec loader validates against these)
 
-READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore")
+READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock")
 REAPER_STEPS = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
 WRITER_STEPS = (
     "mutex_lock",
@@ -267,7 +267,7 @@ class System:
         if family == "slab_mutex":
             if value == 0:
                 return "free"
-            return "reaper" if value == 1 + len(self.writer_cpus) else f"writer{value - 1}"
+            return "a CPU (reaper or reader)" if value == 1 + len(self.writer_cpus) else f"writer{value - 1}"
         if family == "irqs_off":
             return "off" if value else "on"
         if family == "writer_pc":
@@ -327,8 +327,10 @@ class _Builder:
             F[name] = f
             return f
 
-        self.mutex = fam("slab_mutex", "scalar", tuple(range(R + (1 if spec.reapers else 0))),
-                         doc="0 free, 1+w held by writer w, %d held by a reaper" % R)
+        # a reader section that takes slab_mutex is a what-if (a sleeping lock with IRQs off)
+        self.reader_mutex = any(s in spec.reader_steps for s in ("mutex_lock", "mutex_unlock"))
+        self.mutex = fam("slab_mutex", "scalar", tuple(range(R + (1 if spec.reapers or self.reader_mutex else 0))),
+                         doc="0 free, 1+w held by writer w, %d held by a CPU's reaper or reader" % R)
         wdom = tuple(range(nw))
         self.programs = [self._program(w) for w in range(nw)]
         end = max(len(p) for p in self.programs)
@@ -347,6 +349,8 @@ class _Builder:
             self.kpc = fam("reaper_pc", "cpu", tuple(range(self.reaper_len)), doc="reaper position")
             self.kheld = fam("reaper_ac", "cpu", ref_values, doc="the array cache the reaper holds")
             self.klocked = fam("reaper_locked", "cpu", (0, 1), True, doc="the reaper holds slab_mutex")
+        if self.reader_mutex:
+            self.rlocked = fam("reader_locked", "cpu", (0, 1), True, doc="the reader section holds slab_mutex")
         self.F = F
 
     # -- helpers
@@ -410,6 +414,14 @@ class _Builder:
                 upd_l.append(Assign(self.irq, me, Const(0)))
             elif step == "ac_access":
                 touches = Read(self.held, me)
+            elif step == "mutex_lock":
+                base_guard = And(base_guard, Read(self.mutex) == 0)
+                upd_l.append(Assign(self.mutex, None, Const(self.mutex_reaper)))
+                upd_l.append(Assign(self.rlocked, me, Const(1)))
+            elif step == "mutex_unlock":
+                m = Read(self.mutex)
+                upd_l.append(Assign(self.mutex, None, Ite(Read(self.rlocked, me) == 1, 0, m)))
+                upd_l.append(Assign(self.rlocked, me, Const(0)))
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])
@@ -604,6 +616,8 @@ class _Builder:
             init[f.name] = 0
         if self.spec.reapers:
             init.update({"reaper_pc": 0, "reaper_ac": NONE, "reaper_locked": 0})
+        if self.reader_mutex:
+            init["reader_locked"] = 0
         return init
 
 

@@ -45,6 +45,7 @@ PINNED = {
     "whatif-memcg-visible-before-install": (5694, 20478, 41),
     "whatif-no-wait": (9906, 36574, 37),
     "whatif-reaper-without-trylock": (263592, 1112436, 44),
+    "whatif-reader-takes-mutex-irqs-off": (961, 2510, 47),
     "whatif-two-writers-no-mutex": (31040, 106312, 26),
 }
 
@@ -169,3 +170,27 @@ def test_model_steps_are_named_after_kernel_functions():
     for a in system.actions:
         assert a.function.endswith(")"), a
         assert a.text
+
+
+def test_liveness_counterexample_ends_where_no_writer_can_finish():
+    system, r = explored(str(SPECS / "whatif-reader-takes-mutex-irqs-off.toml"))
+    p = r.prop("writer_terminates")
+    assert p.holds is False and p.trace is not None
+    comp, states = replay(system, p.trace)
+    # an independent search from the trace's last state: no state where every writer is done
+    seen = {states[-1]}
+    todo = [states[-1]]
+    while todo:
+        s = todo.pop()
+        assert not comp.done(s)
+        for _, n in comp.succ(s):
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    assert len(seen) > 1
+
+
+def test_liveness_holds_where_the_writer_can_always_finish():
+    for name in ("memcg-if-prev-3cpu", "whatif-no-wait", "whatif-two-writers-no-mutex"):
+        _, r = explored(str(SPECS / f"{name}.toml"))
+        assert r.prop("writer_terminates").holds is True, name
