@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+
+BULK_EXTRAS = ("states", "slots", "graph")
 
 
 class Verdict(str, Enum):
@@ -97,7 +100,8 @@ class EngineResult:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        # bulk data passed between engines (reachable states, the state graph) stays out of reports
+        d = asdict(replace(self, extra={k: v for k, v in self.extra.items() if k not in BULK_EXTRAS}))
         d["verdict"] = self.verdict.value
         d["violated"] = list(self.violated)
         d["witnessed"] = list(self.witnessed)
