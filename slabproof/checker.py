@@ -123,7 +123,7 @@ class Compiled:
                 init[slot] = v  # type: ignore[assignment]
         self.init = tuple(init)
         # symmetry
-        fixed = set(wc)
+        fixed = set(wc) | set(system.pinned_cpus)  # writers' CPUs, including those they may migrate to
         self.sym = [c for c in range(n) if c not in fixed] if symmetry else []
         self.symmetry = symmetry and len(self.sym) > 1
         cb, B = L.cpu_base, L.block

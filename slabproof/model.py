@@ -30,7 +30,7 @@ all CPUs stay online; memory is sequentially consistent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
 from .expr import (
@@ -41,6 +41,7 @@ from .expr import (
     AssignAll,
     Bound,
     Const,
+    CpuConst,
     CpuTerm,
     Exists,
     Expr,
@@ -242,6 +243,7 @@ class System:
     reaper_len: int
     reapers: bool
     done: Expr = field(default=TRUE)  # every writer has finished its script
+    pinned_cpus: tuple[int, ...] = ()  # CPUs a writer may run on: never permuted by symmetry reduction
 
     @property
     def ncpus(self) -> int:
@@ -425,7 +427,9 @@ class _Builder:
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])
-        out.append(Action("ipi_handler", "ipi", And(Read(self.irq, me) == 0, pending),
+        # knob ipi_handler: "irqs-on" (the kernel: an IPI is taken only with IRQs enabled) or "any-time"
+        may_take = Read(self.irq, me) == 0 if self.spec.ipi_handler == "irqs-on" else TRUE
+        out.append(Action("ipi_handler", "ipi", And(may_take, pending),
                           tuple(Assign(f, me, Const(0)) for f in self.ipi),
                           function=KERNEL["ipi_handler"][0], text=KERNEL["ipi_handler"][1]))
         if self.spec.reapers:
@@ -490,7 +494,9 @@ class _Builder:
                 op = self.ops[oi]
                 k, a = op.cache, self.acs[op.new_ac].ref
                 last_of_op = p + 1 == len(prog) or prog[p + 1][1] != oi
-                base = And(Read(self.wpc, w) == p, Read(self.pc, wcpu) == 0)
+                base = Read(self.wpc, w) == p
+                if self.spec.writer_waits_for_idle_cpu:  # knob: the writer's CPU is outside a reader section
+                    base = And(base, Read(self.pc, wcpu) == 0)
                 fin: list = [Assign(self.wpc, w, Const(p + 1))]
                 if last_of_op:
                     fin.append(Assign(self.prev, w, Const(NONE)))
@@ -524,7 +530,8 @@ class _Builder:
                 elif step == "smp_call_function":
                     when, reason = self.kick_condition(prev)
                     x = Bound("x")
-                    targets = Not(_cpu_eq(x, wcpu))
+                    targets = {"others": Not(_cpu_eq(x, wcpu)), "all": TRUE, "self": _cpu_eq(x, wcpu),
+                               "none": FALSE}[self.spec.ipi_targets]  # knob ipi_targets
                     upd = [AssignAll(self.ipi[w], x, Or(Read(self.ipi[w], x) == 1, targets))]
                 elif step == "csd_lock_wait":
                     when, reason = self.kick_condition(prev)
@@ -551,6 +558,35 @@ class _Builder:
                 if not (isinstance(when, Const) and when.value == 1):
                     out.append(Action(step, "writer", And(base, Not(when)), tuple(fin), skipped=True,
                                       skip_reason=reason, text=text, **common))
+        return self._migrating(out)
+
+    def _migrating(self, actions: list[Action]) -> list[Action]:
+        """Writers with `migrate`: each step once per CPU the task may be on, WriterCpu made concrete.
+
+        The scheduler may move the writer's task between any two of its steps (it
+        sleeps on slab_mutex, and holds no spinlock); so each step is taken on
+        any of its CPUs, with that CPU's guard (outside a reader section) and IPI
+        targets (every CPU but that one). This over-approximates the kernel,
+        where smp_call_function() keeps preemption disabled from the kick to
+        the end of the wait.
+        """
+        out: list[Action] = []
+        for act in actions:
+            cpus = self.spec.writers[act.writer].cpus if act.writer is not None else ()
+            if len(cpus) < 2:
+                out.append(act)
+                continue
+            old = WriterCpu(act.writer)  # type: ignore[arg-type]
+            for c in cpus:
+                new = CpuConst(c)
+                out.append(replace(
+                    act,
+                    guard=subst_cpu(act.guard, old, new),
+                    update=_subst_update(act.update, old, new),
+                    touches=subst_cpu(act.touches, old, new) if act.touches is not None else None,
+                    ipi_targets=subst_cpu(act.ipi_targets, old, new) if act.ipi_targets is not None else None,
+                    text=f"{act.text} [on cpu{c}]",
+                ))
         return out
 
     # -- properties
@@ -632,6 +668,21 @@ def _subst_self(e: Expr, b: Bound) -> Expr:
     return subst_cpu(e, Self(), b)
 
 
+def _subst_update(upd: Update, old: CpuTerm, new: CpuTerm) -> Update:
+    """`upd` with the CPU term `old` replaced by `new` in every index and value."""
+    out: list = []
+    for a in upd:
+        if isinstance(a, AssignAll):
+            out.append(AssignAll(a.family, a.bound, subst_cpu(a.value, old, new)))
+        elif isinstance(a.index, Expr):
+            out.append(Assign(a.family, subst_cpu(a.index, old, new), subst_cpu(a.value, old, new)))
+        elif isinstance(a.index, (Self, WriterCpu, Bound, CpuConst)) and a.index == old:
+            out.append(Assign(a.family, new, subst_cpu(a.value, old, new)))
+        else:
+            out.append(Assign(a.family, a.index, subst_cpu(a.value, old, new)))
+    return tuple(out)
+
+
 def build(spec: "Spec") -> System:
     """The transition system of one spec."""
     b = _Builder(spec)
@@ -654,4 +705,5 @@ def build(spec: "Spec") -> System:
         reaper_len=b.reaper_len,
         reapers=spec.reapers,
         done=done,
+        pinned_cpus=tuple(sorted({c for w in spec.writers for c in w.cpus})),
     )

@@ -23,10 +23,20 @@ from . import model
 IPI_CONDITIONS = ("always", "if-prev", "never", "if-no-prev")
 VERDICTS = ("safe", "violated")
 MAX_CPUS = 8
+MAX_CACHES = 8  # kmem_caches declared in one spec
+MAX_OPS = 16  # create/tune operations over all writers' scripts
 
-TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "expect")
+# Protocol knobs: each changes one rule of the model (for the mutants in specs/mutants/).
+# The first value is the default, which is what the kernel does.
+KNOBS: dict[str, tuple[Any, ...]] = {
+    "ipi_targets": ("others", "all", "self", "none"),  # whom smp_call_function() interrupts
+    "ipi_handler": ("irqs-on", "any-time"),  # when a CPU may run an IPI handler
+    "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
+}
+
+TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "expect") + tuple(KNOBS)
 CACHE_KEYS = ("name", "boot", "memcg")
-WRITER_KEYS = ("cpu", "script")
+WRITER_KEYS = ("cpu", "script", "migrate")
 STEPS_KEYS = ("reader", "reaper", "create", "tune")
 EXPECT_KEYS = ("verdict", "violates", "witnesses")
 
@@ -46,7 +56,14 @@ class SpecError(Exception):
         self.message = message
         self.line = line
         where = f"{path}:{line}" if line else path
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        super().__init__(_one_line(f"{where}: {key}: {message}" if key else f"{where}: {message}"))
+
+
+def _one_line(text: str) -> str:
+    """`text` with every character that is not printable (newlines, NUL, lone surrogates) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,12 @@ class OpSpec:
 class WriterSpec:
     cpu: int
     script: tuple[OpSpec, ...]
+    migrate: tuple[int, ...] = ()  # other CPUs the writer's task may be moved to between two steps
+
+    @property
+    def cpus(self) -> tuple[int, ...]:
+        """Every CPU this writer may run on (its own first)."""
+        return (self.cpu,) + tuple(c for c in self.migrate if c != self.cpu)
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,9 @@ class Spec:
     tune_steps: tuple[str, ...]
     expect: Expect
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    ipi_targets: str = "others"
+    ipi_handler: str = "irqs-on"
+    writer_waits_for_idle_cpu: bool = True
 
     def with_cpus(self, n: int) -> "Spec":
         """The same configuration with `n` CPUs (validated like the file's own value)."""
@@ -132,7 +158,8 @@ class _Reader:
     def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
         for k in table:
             if k not in allowed:
-                key = f"{where}.{k}" if where else k
+                shown = k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else '"' + k.encode("unicode_escape").decode() + '"'
+                key = f"{where}.{shown}" if where else shown
                 raise self.fail(key, f"unknown key; valid: {_choices(allowed)}")
 
     def typed(self, table: dict[str, Any], key: str, typ: type, where: str, default: Any = ...) -> Any:
@@ -156,7 +183,7 @@ class _Reader:
         for name in v:
             if name not in valid:
                 raise self.fail(full, f"unknown step {name!r}; valid: {_choices(valid)}")
-        for name in set(v):
+        for name in dict.fromkeys(v):
             if v.count(name) > 1 and name not in model.REPEATABLE_STEPS:
                 raise self.fail(full, f"step {name!r} appears {v.count(name)} times; only "
                                       f"{_choices(model.REPEATABLE_STEPS)} may repeat")
@@ -170,6 +197,10 @@ def _check_cpus(path: str, n: int, writers: tuple[WriterSpec, ...], key: str, li
         if w.cpu >= n:
             raise SpecError(path, key, f"writer[{i}] runs on CPU {w.cpu}, but there are only {n} CPUs "
                                        f"(CPUs are numbered 0 to {n - 1})", line)
+        for c in w.migrate:
+            if c >= n:
+                raise SpecError(path, key, f"writer[{i}] may migrate to CPU {c}, but there are only {n} CPUs "
+                                           f"(CPUs are numbered 0 to {n - 1})", line)
 
 
 def load(path: str | Path) -> Spec:
@@ -184,6 +215,8 @@ def load(path: str | Path) -> Spec:
         raise SpecError(spath, "", "is a directory, not a spec file") from None
     except OSError as e:
         raise SpecError(spath, "", f"cannot read: {e.strerror}") from None
+    except ValueError:  # a NUL byte, or a character the file system cannot encode
+        raise SpecError(spath, "", "cannot read: not a valid file name") from None
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -210,10 +243,18 @@ def loads(text: str, path: str = "<spec>") -> Spec:
     if ipi not in IPI_CONDITIONS:
         raise r.fail("ipi", f"unknown IPI condition {ipi!r}; valid: {_choices(IPI_CONDITIONS)}")
     reapers = r.typed(data, "reapers", bool, "", False)
+    knobs: dict[str, Any] = {}
+    for knob, valid in KNOBS.items():
+        v = r.typed(data, knob, type(valid[0]), "", valid[0])
+        if v not in valid:
+            raise r.fail(knob, f"unknown value {v!r}; valid: {_choices(valid)}")
+        knobs[knob] = v
 
     caches_raw = r.typed(data, "cache", list, "")
     if not caches_raw:
         raise r.fail("cache", "at least one [[cache]] is needed")
+    if len(caches_raw) > MAX_CACHES:
+        raise r.fail("cache", f"{len(caches_raw)} caches; valid: 1 to {MAX_CACHES}")
     caches: list[CacheSpec] = []
     for i, c in enumerate(caches_raw):
         where = f"cache[{i}]"
@@ -245,7 +286,13 @@ def loads(text: str, path: str = "<spec>") -> Spec:
             raise r.fail(f"{where}.cpu", f"CPU {cpu} is impossible; CPUs are numbered from 0")
         if any(x.cpu == cpu for x in writers):
             raise r.fail(f"{where}.cpu", f"two writers on CPU {cpu}; give each writer its own CPU")
+        migrate_raw = r.typed(w, "migrate", list, where, [])
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in migrate_raw):
+            raise r.fail(f"{where}.migrate", f"expected a list of CPU numbers (0, 1, ...), got {migrate_raw!r}")
         script_raw = r.typed(w, "script", list, where)
+        if sum(len(x.get("script", [])) for x in writers_raw if isinstance(x, dict)
+               and isinstance(x.get("script"), list)) > MAX_OPS:
+            raise r.fail(f"{where}.script", f"more than {MAX_OPS} operations over all writers; valid: 0 to {MAX_OPS}")
         ops: list[OpSpec] = []
         for j, s in enumerate(script_raw):
             key = f"{where}.script"
@@ -255,7 +302,7 @@ def loads(text: str, path: str = "<spec>") -> Spec:
             if cname not in names:
                 raise r.fail(key, f"entry {j} names cache {cname!r}, which is not declared; valid: {_choices(names)}")
             ops.append(OpSpec(kind, cname))
-        writers.append(WriterSpec(cpu, tuple(ops)))
+        writers.append(WriterSpec(cpu, tuple(ops), tuple(dict.fromkeys(migrate_raw))))
     # creates and tunes must make sense in script order (writer 0's script, then writer 1's)
     for i, w in enumerate(writers):
         for j, op in enumerate(w.script):
@@ -338,4 +385,5 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         tune_steps=tune_steps,
         expect=Expect(verdict, violates, tuple(witnesses)),
         raw=data,
+        **knobs,
     )
