@@ -17,8 +17,8 @@ from rich.console import Console
 
 from . import __version__, report, runner
 from .checker import Limits
-from .results import Verdict
-from .spec import SpecError
+from .results import EngineResult, SpecOutcome, Trace, Verdict
+from .spec import Spec, SpecError
 
 DEFAULT_SPEC_DIR = "specs"
 
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     c = sub.add_parser("check", help="check spec files and compare with their expected verdicts")
     add_run_options(c)
+    add_picture_options(c)
+    add_teaching_commands(sub)
     sub.add_parser("engines", help="list the engines")
     return p
 
@@ -111,10 +113,30 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         limits=Limits(args.max_states, args.timeout, args.max_memory),
         stop_at_first=args.first,
     )
-    outcomes = [runner.run_spec(s, opts) for s in specs]
+    if args.html or args.mermaid:
+        check_picture_args(args, specs)
+    bar = progress_bar()
+    opts.progress = bar
+    outcomes = []
+    for s in specs:
+        if bar is not None:
+            bar.relabel(s.name)
+        outcomes.append(runner.run_spec(s, opts))
+    if bar is not None:
+        bar.close()
     status = runner.exit_status(outcomes)
+    wrote = ""
+    if args.html or args.mermaid:
+        wrote, diagram = draw_trace(args, outcomes[0], specs[0])
+        if args.mermaid:
+            if wrote:
+                print(wrote, file=sys.stderr)
+            print(diagram, end="")
+            return status
     if args.json:
         print(report.to_json(outcomes, status))
+        if wrote:
+            print(wrote, file=sys.stderr)
         return status
     out.print(report.summary_table(outcomes))
     out.print(report.footer(outcomes))
@@ -135,7 +157,227 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
                 traces = sorted(cex, key=lambda t: t.length)[:1]
             for t in traces:
                 out.print(report.trace_table(t, report.lanes_for(r, len(s.writers))))
+    if wrote:
+        out.print(wrote)
     return status
+
+
+# ---------------------------------------------------------------------------
+# teaching: pictures of a trace, progress bars, explain, graph, ipis
+
+
+def add_picture_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--html", metavar="OUT", help="write one self-contained HTML page of the spec's shortest "
+                                                 "counterexample (a safe spec: its witness); one spec file only")
+    p.add_argument("--mermaid", action="store_true", help="print that trace as a Mermaid sequenceDiagram "
+                                                          "instead of the tables; one spec file only")
+    p.add_argument("--property", metavar="NAME", help="draw this property's trace instead (--html, --mermaid)")
+
+
+def check_picture_args(args: argparse.Namespace, specs: Sequence[object]) -> None:
+    what = "--html" if args.html else "--mermaid"
+    if len(specs) != 1:
+        raise SpecError(what, "", f"draws the trace of exactly one spec file; got {len(specs)}")
+    if args.mermaid and args.json:
+        raise SpecError("--mermaid", "", "prints a diagram, --json prints JSON; choose one")
+
+
+def pick_trace(outcome: SpecOutcome, prop: str | None) -> tuple[EngineResult, Trace] | None:
+    """The trace to draw: `prop`'s, or the shortest counterexample, or else a witness (explicit engine first)."""
+    results = sorted(outcome.results, key=lambda r: r.engine != "explicit")
+    for r in results:
+        traces = [p.trace for p in r.properties if p.trace is not None and (prop is None or p.name == prop)]
+        cex = sorted((t for t in traces if t.kind == "counterexample"), key=lambda t: t.length)
+        wit = sorted((t for t in traces if t.kind != "counterexample"), key=lambda t: t.length)
+        if cex or wit:
+            return r, (cex or wit)[0]
+    return None
+
+
+def draw_trace(args: argparse.Namespace, o: SpecOutcome, s: Spec) -> tuple[str, str]:
+    """Write the --html page; return the line saying so ("" if none) and the Mermaid source ("" if not asked)."""
+    from . import html, mermaid
+
+    names = [p.name for r in o.results for p in r.properties]
+    if args.property and args.property not in names:
+        raise SpecError("--property", "", f"unknown property {args.property!r}; valid: "
+                                          f"{', '.join(dict.fromkeys(names))}")
+    picked = pick_trace(o, args.property)
+    if picked is None:
+        verdicts = ", ".join(f"{r.engine} says {r.verdict.value}" for r in o.results)
+        what = f"property {args.property!r} has" if args.property else "it has"
+        raise SpecError(o.spec, "", f"nothing to draw: {what} no counterexample and no witness ({verdicts})")
+    r, trace = picked
+    lanes = report.lanes_for(r, len(s.writers))
+    doc = next((p.doc for p in r.properties if p.name == trace.property), "")
+    wrote = ""
+    if args.html:
+        page = html.render(trace, spec_name=o.name, description=s.description, property_doc=doc, lanes=lanes,
+                           verdict=r.verdict.value, generator=f"slabproof {__version__} ({r.engine} engine)")
+        try:
+            Path(args.html).write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise SpecError(args.html, "", f"cannot write the page: {e.strerror}") from None
+        wrote = f"wrote {args.html}: {trace.kind} for {trace.property}, {len(trace.steps)} steps ({o.name})"
+    return wrote, mermaid.render(trace, lanes, o.name) if args.mermaid else ""
+
+
+def progress_bar(label: str = "") -> "ExplorationProgress | None":
+    """A progress bar on standard error, or None when standard output or standard error is not a terminal."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None
+    from .progress import ExplorationProgress
+
+    return ExplorationProgress(Console(stderr=True), label)
+
+
+def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("explain", help="walk through the patch's argument, each claim checked live on the model")
+    e.add_argument("--cpus", type=_positive, default=3, metavar="N", help="CPUs of every configuration (default 3)")
+    e.add_argument("--engine", default="all", metavar="NAME",
+                   help="explicit, another registered engine, a comma-separated list, or 'all' (default)")
+    e.add_argument("--json", action="store_true", help="print the claims, checks and findings as JSON")
+    e.add_argument("--traces", choices=("auto", "none", "all"), default="auto",
+                   help="traces to print: auto (the breaking interleaving), none, all (every witness and "
+                        "counterexample)")
+    e.add_argument("--timeout", type=_seconds, metavar="S", help="stop each engine run with UNKNOWN after S seconds")
+    e.add_argument("--max-states", type=_positive, metavar="N", help="stop each exploration with UNKNOWN after N states")
+    g = sub.add_parser("graph", help="write the explored state graph as Graphviz DOT, the trace's path in red")
+    g.add_argument("file", metavar="FILE", help="one spec file")
+    g.add_argument("--dot", required=True, metavar="OUT", help="the DOT file to write")
+    g.add_argument("--cpus", type=_positive, metavar="N", help="override the spec's number of CPUs")
+    g.add_argument("--max-nodes", type=_positive, default=None, metavar="N",
+                   help="refuse above N states (default %d)" % 2000)
+    g.add_argument("--property", metavar="NAME", help="highlight this property's trace (default: the shortest "
+                                                      "counterexample, else a witness)")
+    g.add_argument("--no-symmetry", action="store_true", help="do not merge states that differ by a CPU permutation")
+    i = sub.add_parser("ipis", help="replay the commit's experiment in the model: IPIs sent by lazy memcg cache "
+                                    "creation, before and after the patch")
+    i.add_argument("--cpus", type=_positive, default=4, metavar="N", help="CPUs (default 4)")
+    i.add_argument("--memcgs", type=_positive, default=10_000, metavar="K", help="memcgs (default 10,000, as in the "
+                                                                                  "commit)")
+    i.add_argument("--caches", type=_positive, default=1, metavar="C",
+                   help="child caches each memcg creates lazily (default 1: one allocation each)")
+    i.add_argument("--writer-cpu", type=int, default=None, metavar="W",
+                   help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
+    i.add_argument("--png", default="ipis.png", metavar="FILE", help="the plot to write (default ipis.png)")
+    i.add_argument("--no-png", action="store_true", help="write no plot")
+    i.add_argument("--sweep-memcgs", type=_positive, metavar="K",
+                   help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
+    i.add_argument("--json", action="store_true", help="print the runs as JSON")
+
+
+def _engines(name: str) -> tuple[str, ...]:
+    engines = runner.available_engines() if name == "all" else tuple(name.split(","))
+    for e in engines:
+        if e not in runner.available_engines():
+            raise SpecError("--engine", "", f"unknown engine {e!r}; valid: all, {', '.join(runner.available_engines())}")
+    return engines
+
+
+def _cpus_in_range(n: int) -> None:
+    from .spec import MAX_CPUS
+
+    if n > MAX_CPUS:
+        raise SpecError("--cpus", "", f"{n} CPUs is impossible here; valid: 1 to {MAX_CPUS}")
+
+
+def cmd_explain(args: argparse.Namespace, out: Console) -> int:
+    from . import explain, teach_report
+
+    _cpus_in_range(args.cpus)
+    opts = runner.RunOptions(engines=_engines(args.engine), limits=Limits(args.max_states, args.timeout, None))
+    bar = progress_bar()
+    opts.progress = bar
+    x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None)
+    if bar is not None:
+        bar.close()
+    status = explain.exit_status(x)
+    if args.json:
+        print(teach_report.explain_json(x, status))
+        return status
+    lanes = ["writer0"] + [f"cpu{c}" for c in range(x.cpus)]
+    out.print(teach_report.explain_header(x, runner.available_engines()))
+    out.print(teach_report.configs_table(x))
+    for n in range(len(x.claims)):
+        out.print()
+        out.print(teach_report.claim_renderable(x, n, args.traces, lanes))
+    out.print()
+    out.print(teach_report.explain_footer(x))
+    return status
+
+
+def cmd_graph(args: argparse.Namespace, out: Console) -> int:
+    from . import graph
+
+    limit = args.max_nodes or graph.DEFAULT_MAX_NODES
+    s = runner.load_all([args.file], args.cpus)[0]
+    opts = runner.RunOptions(engines=("explicit",), symmetry=not args.no_symmetry, keep_graph=True,
+                             limits=Limits(max_states=limit))
+    bar = progress_bar(s.name)
+    opts.progress = bar
+    o = runner.run_spec(s, opts)
+    if bar is not None:
+        bar.close()
+    r = o.results[0]
+    if not r.complete:
+        if r.reason.startswith("state limit"):
+            raise SpecError(args.file, "", f"the state graph at {s.cpus} CPUs has more than {limit:,} states, too many "
+                                           f"to draw; raise --max-nodes or lower --cpus")
+        raise SpecError(args.file, "", f"the exploration did not finish ({r.reason}); no graph written")
+    data = r.extra["graph"]
+    paths = data.get("paths", {})
+    if args.property and args.property not in paths:
+        known = [p.name for p in r.properties]
+        if args.property not in known:
+            raise SpecError("--property", "", f"unknown property {args.property!r}; valid: {', '.join(known)}")
+        raise SpecError("--property", "", f"{args.property} has no counterexample or witness here to highlight")
+    hl = args.property
+    if hl is None:
+        kinds = {p.name: p.kind for p in r.properties}
+        cands = sorted(paths, key=lambda k: (kinds.get(k) != "always", len(paths[k])))
+        hl = cands[0] if cands else None
+    g = graph.to_networkx(data, hl)
+    try:
+        Path(args.dot).write_text(graph.to_dot(g, f"{s.name} ({s.cpus} CPUs)"), encoding="utf-8")
+    except OSError as e:
+        raise SpecError(args.dot, "", f"cannot write the graph: {e.strerror}") from None
+    path = f"; the path of {hl} ({len(g.graph['path']) - 1} steps) in red" if hl else "; no trace to highlight"
+    print(f"wrote {args.dot}: {g.number_of_nodes():,} states, {g.number_of_edges():,} edges{path}")
+    return runner.EXIT_OK
+
+
+def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
+    import json as _json
+    from dataclasses import asdict
+
+    from . import ipis, teach_report
+    from .spec import MAX_CPUS
+
+    _cpus_in_range(args.cpus)
+    w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
+    if not 0 <= w < args.cpus:
+        raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
+    e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
+                        sweep_memcgs=args.sweep_memcgs)
+    if args.json:
+        print(_json.dumps({"cpus": e.cpus, "memcgs": e.memcgs, "caches": e.caches, "writer_cpu": e.writer_cpu,
+                           "commit": {"memcgs": ipis.COMMIT_MEMCGS, "cpu0": ipis.COMMIT_FIGURES},
+                           "table": [asdict(r) for r in e.table], "by_cpus": [asdict(r) for r in e.by_cpus],
+                           "by_memcgs": [asdict(r) for r in e.by_memcgs]}, indent=2))
+    else:
+        out.print(teach_report.ipis_table(e))
+        out.print(teach_report.ipis_notes(e))
+    if not args.no_png:
+        try:
+            teach_report.plot_png(e, args.png)
+        except OSError as err:
+            raise SpecError(args.png, "", f"cannot write the plot: {err.strerror}") from None
+        print(f"wrote {args.png}", file=sys.stderr if args.json else sys.stdout)
+    return runner.EXIT_OK
+
+
+TEACHING_COMMANDS = {"explain": cmd_explain, "graph": cmd_graph, "ipis": cmd_ipis}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for e in runner.available_engines():
                 print(e)
             return 0
+        if args.command in TEACHING_COMMANDS:
+            return TEACHING_COMMANDS[args.command](args, out)
         return cmd_check(args, out)
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)

@@ -592,19 +592,19 @@ def _finding(r: EngineResult, name: str) -> EngineFinding:
     why = f" ({r.reason})" if r.reason else ""
     if p.kind == "always":
         if p.holds is True and r.complete:
-            return EngineFinding(r.engine, HOLDS, f"holds on {where}" if exhaustive else "proved")
+            return EngineFinding(r.engine, HOLDS, f"on {where}" if exhaustive else "proved")
         if p.holds is True:
             return EngineFinding(r.engine, UNDECIDED, "no counterexample within its bound" + why)
         if p.holds is False:
             n = p.trace.length if p.trace else 0
-            return EngineFinding(r.engine, VIOLATED, f"counterexample of {n} steps" if p.trace else "violated",
+            return EngineFinding(r.engine, VIOLATED, f"a counterexample of {n} steps" if p.trace else "violated",
                                  p.trace)
         return EngineFinding(r.engine, UNDECIDED, "not decided" + why)
     if p.holds is True:
         n = p.trace.length if p.trace else 0
-        return EngineFinding(r.engine, WITNESSED, f"witness of {n} steps" if p.trace else "witnessed", p.trace)
+        return EngineFinding(r.engine, WITNESSED, f"a witness of {n} steps" if p.trace else "witnessed", p.trace)
     if p.holds is False:
-        return EngineFinding(r.engine, NO_WITNESS, f"no witness among {where}" if exhaustive else "no witness")
+        return EngineFinding(r.engine, NO_WITNESS, f"none among {where}" if exhaustive else "none")
     return EngineFinding(r.engine, UNDECIDED, "not decided" + why)
 
 
