@@ -216,9 +216,8 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     reason = f"time limit of {limits.timeout:g} s reached"
                     break
                 if limits.max_memory is not None:
-                    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-                    if rss > limits.max_memory:
-                        reason = f"memory limit of {limits.max_memory // (1 << 20)} MiB reached"
+                    if _resident_bytes() > limits.max_memory:
+                        reason = f"memory limit of {_size_text(limits.max_memory)} reached"
                         break
             if stop_at_first and any(comp.props[k][0].kind == "always" for k in first_hit):
                 reason = "stopped at the first violation"
@@ -367,6 +366,22 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
 
 class _Stop(Exception):
     pass
+
+
+def _resident_bytes() -> int:
+    """Resident memory now (Linux /proc/self/statm); elsewhere the peak so far (getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _size_text(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} bytes"
 
 
 def replay(comp: Compiled, canon_path: list[tuple[int, ...]]) -> list[tuple[int, tuple[int, ...]]]:

@@ -137,16 +137,18 @@ def stats_text(r: EngineResult) -> Text:
         t.append("IPIs sent per operation: " + "; ".join(
             f"writer{o.writer} {o.op}: {o.ipis if o.ipis is not None else 'not reached'}" for o in r.ipis_per_op))
         t.append(f"; total {r.ipis_total}\n")
-    if r.never_fired:
+    if r.never_fired and r.complete:  # after a partial search the list would mean nothing
         t.append("steps that never fired: " + ", ".join(r.never_fired) + "\n", style="yellow")
     return t
 
 
-def to_json(outcomes: Sequence[SpecOutcome], exit_status: int) -> str:
-    """The documented JSON document (docs/json-schema.md)."""
+def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, Any] | None = None) -> str:
+    """The documented JSON document (docs/json-schema.md); `extra` adds top-level keys
+    (``interrupted``, ``kill_matrix``)."""
     doc = {
         "schema": JSON_SCHEMA_VERSION,
         "exit_status": exit_status,
         "specs": [o.to_json() for o in outcomes],
     }
+    doc.update(extra or {})
     return json.dumps(doc, indent=2, sort_keys=False)

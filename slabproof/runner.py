@@ -95,7 +95,8 @@ def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str
     if disagreement:
         return False, disagreement, disagreement
     if unknown:
-        return False, "; ".join(f"{r.engine}: unknown ({r.reason})" for r in unknown), ""
+        return False, "; ".join(f"{r.engine}: unknown ({r.reason}) after {r.states:,} states, depth {r.depth}"
+                                for r in unknown), ""
     exp = spec.expect
     for r in decided:
         if r.verdict.value != exp.verdict:
@@ -119,6 +120,8 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     results = []
     for name in opts.engines:
         results.append(_REGISTRY[name](system, opts, shared))
+        if results[-1].reason == "interrupted":  # Ctrl-C: the user wants the figures so far, not more engines
+            break
     ok, why, disagreement = compare(spec, results)
     return SpecOutcome(
         spec=spec.path,
