@@ -63,10 +63,10 @@ def to_dot(g: nx.MultiDiGraph, name: str = "slabproof") -> str:
     for n, d in g.nodes(data=True):
         attrs = [f"label={_q(f'{n}' + (chr(10) + _summary(d['state']) if _summary(d['state']) else ''))}",
                  f"tooltip={_q(chr(10).join(f'{k}={v}' for k, v in d['state'].items()))}"]
-        if d.get("initial"):
-            attrs.append("penwidth=2")
         if d.get("on_path"):
             attrs += ["color=red", "fontcolor=red", "penwidth=2"]
+        elif d.get("initial"):
+            attrs.append("penwidth=2")
         if d.get("last"):
             attrs += ["shape=doubleoctagon", 'style="filled"', 'fillcolor="#fdecea"']
         lines.append(f"  n{n} [{', '.join(attrs)}];")

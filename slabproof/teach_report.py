@@ -192,7 +192,7 @@ def plot_png(e: Experiment, path: str) -> None:
             a2.plot(xs, sent, "o-", color=col, label=f"{label}: sent")
             a2.plot(xs, cpu0, "s--", color=col, alpha=0.6, label=f"{label}: received by CPU 0")
     memcgs = e.by_cpus[0].memcgs if e.by_cpus else e.memcgs
-    a1.set_title(f"IPIs against CPUs ({memcgs:,} memcgs x {e.caches} caches)")
+    a1.set_title(f"IPIs against CPUs ({memcgs:,} memcgs x {e.caches} cache{'s' if e.caches != 1 else ''})")
     a1.set_xlabel("CPUs")
     a1.set_ylabel("IPIs (model)")
     a2.set_title(f"IPIs against memcgs ({e.cpus} CPUs)")
