@@ -39,19 +39,16 @@ class ExplorationProgress:
             self._progress = Progress(
                 SpinnerColumn(),
                 TextColumn("[bold]{task.description}"),
-                TextColumn("{task.completed:>12,.0f} states"),
-                TextColumn("{task.fields[rate]:>10,.0f} states/s"),
-                TextColumn("frontier {task.fields[frontier]:,}"),
-                TextColumn("depth {task.fields[depth]}"),
+                TextColumn("{task.fields[stats]}"),
                 TimeElapsedColumn(),
                 console=self.console,
                 transient=True,
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.label or "exploring", total=None, rate=0.0, frontier=0,
-                                                 depth=0)
+            self._task = self._progress.add_task(self.label or "exploring", total=None, stats="")
         rate = states / seconds if seconds > 0 else 0.0
-        self._progress.update(self._task, completed=states, rate=rate, frontier=frontier, depth=depth)  # type: ignore
+        stats = f"{states:,} states, {rate:,.0f} states/s, frontier {frontier:,}, depth {depth}"
+        self._progress.update(self._task, completed=states, stats=stats)  # type: ignore[arg-type]
         self.updates += 1
 
     def close(self) -> None:
