@@ -9,13 +9,14 @@ unknown) and nothing else went wrong.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
 
-from . import __version__, report, runner
+from . import __version__, junit, mutants, report, runner
 from .checker import Limits
 from .results import EngineResult, SpecOutcome, Trace, Verdict
 from .spec import Spec, SpecError
@@ -74,6 +75,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--traces", choices=("auto", "none", "all"), default="auto",
                    help="counterexamples to print: auto (named files: the shortest; whole directory: "
                         "mismatches only), none, all (every violated property and every witness)")
+    p.add_argument("--mutants", action="store_true",
+                   help=f"treat the specs as mutants (default: every *.toml in ./{mutants.DEFAULT_MUTANT_DIR}/) "
+                        "and print the kill matrix, mutant x engine")
+    p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE (for CI)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_writable(path: str) -> None:
+    """Refuse, before anything runs, an output file that cannot be written."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise SpecError(path, "", "is a directory; give a file name for the output")
+        if not p.parent.is_dir():
+            raise SpecError(path, "", f"cannot write: no directory {str(p.parent)!r}")
+    except ValueError:  # a NUL byte
+        raise SpecError(path, "", "cannot write: not a valid file name") from None
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except (OSError, ValueError) as e:
+        raise SpecError(path, "", f"cannot write: {getattr(e, 'strerror', None) or e}") from None
+
+
 def _console() -> Console:
     if sys.stdout.isatty():
         return Console(highlight=False)
@@ -97,10 +121,13 @@ def _console() -> Console:
 
 def cmd_check(args: argparse.Namespace, out: Console) -> int:
     named = bool(args.files)
-    paths = args.files or [DEFAULT_SPEC_DIR]
-    if not named and not Path(DEFAULT_SPEC_DIR).is_dir():
-        raise SpecError(DEFAULT_SPEC_DIR, "", "no specs/ directory here; run from a slabproof checkout "
-                                              "or name spec files")
+    default_dir = mutants.DEFAULT_MUTANT_DIR if args.mutants else DEFAULT_SPEC_DIR
+    paths = args.files or [default_dir]
+    if not named and not Path(default_dir).is_dir():
+        raise SpecError(default_dir, "", f"no {default_dir}/ directory here; run from a slabproof checkout "
+                                         "or name spec files")
+    if args.junit is not None:
+        _check_writable(args.junit)
     engines = runner.available_engines() if args.engine == "all" else tuple(args.engine.split(","))
     for e in engines:
         if e not in runner.available_engines():
@@ -118,15 +145,31 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     bar = progress_bar()
     opts.progress = bar
     outcomes = []
-    for s in specs:
-        if bar is not None:
-            bar.relabel(s.name)
-        outcomes.append(runner.run_spec(s, opts))
+    interrupted = False
+    try:
+        for s in specs:
+            if bar is not None:
+                bar.relabel(s.name)
+            outcomes.append(runner.run_spec(s, opts))
+            if any(r.reason == "interrupted" for r in outcomes[-1].results):
+                interrupted = True
+                break
+    except KeyboardInterrupt:  # outside an engine's own handler: what was finished still stands
+        interrupted = True
     if bar is not None:
         bar.close()
-    status = runner.exit_status(outcomes)
+    matrix = mutants.classify(specs, outcomes) if args.mutants else None
+    status = matrix.exit_status if matrix is not None else runner.exit_status(outcomes)
+    if interrupted:
+        if status == runner.EXIT_OK:
+            status = runner.EXIT_UNKNOWN
+        done = sum(1 for o in outcomes if not any(r.reason == "interrupted" for r in o.results))
+        print(f"slabproof: interrupted: {done} of {len(specs)} specs finished; the figures printed for the "
+              f"interrupted one are partial (UNKNOWN)", file=sys.stderr)
+    if args.junit is not None:
+        _write(args.junit, junit.to_junit(outcomes))
     wrote = ""
-    if args.html or args.mermaid:
+    if (args.html or args.mermaid) and outcomes:  # (none when interrupted before the first spec finished)
         wrote, diagram = draw_trace(args, outcomes[0], specs[0])
         if args.mermaid:
             if wrote:
@@ -134,12 +177,19 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
             print(diagram, end="")
             return status
     if args.json:
-        print(report.to_json(outcomes, status))
+        extra: dict = {"interrupted": True} if interrupted else {}
+        if matrix is not None:
+            extra["kill_matrix"] = dataclasses.asdict(matrix)
+        print(report.to_json(outcomes, status, extra))
         if wrote:
             print(wrote, file=sys.stderr)
         return status
-    out.print(report.summary_table(outcomes))
-    out.print(report.footer(outcomes))
+    if matrix is not None:
+        out.print(mutants.table(matrix))
+        out.print(mutants.summary(matrix))
+    else:
+        out.print(report.summary_table(outcomes))
+        out.print(report.footer(outcomes))
     for o, s in zip(outcomes, specs):
         show = args.traces == "all" or (args.traces == "auto" and (named or not o.matches))
         if not show:

@@ -51,12 +51,16 @@ def _coverage(r: EngineResult) -> str:
     return "; ".join(parts)
 
 
-def _trace_text(t: Trace) -> str:
+def trace_text(t: Trace) -> str:
+    """A trace as plain numbered lines (for failure messages)."""
     lines = [f"{t.kind} for {t.property}:"]
     for s in t.steps:
         mark = "!" if s.violating else " "
-        note = f" -- {s.note}" if s.note and (s.violating or s.skipped) else ""
-        lines.append(f"{mark}{s.index:3d}. {s.actor:<12} {s.step:<22} {s.text}{note}")
+        if s.skipped:
+            lines.append(f"{mark}{s.index:3d}. {s.actor:<12} {s.step + ' (skipped)':<32} {s.note}")
+            continue
+        note = f" -- {s.note}" if s.note and s.violating else ""
+        lines.append(f"{mark}{s.index:3d}. {s.actor:<12} {s.step:<32} {s.text}{note}")
     lines.append(t.conclusion)
     return "\n".join(lines)
 
@@ -100,7 +104,7 @@ def to_junit(outcomes: Sequence[SpecOutcome], suite: str = "slabproof") -> str:
                 f = ET.SubElement(tc, "failure", type="mismatch", message=why)
                 cex = sorted((p.trace for p in r.properties if p.trace is not None and p.trace.kind == "counterexample"),
                              key=lambda t: t.length)
-                f.text = _trace_text(cex[0]) if cex else _coverage(r)
+                f.text = trace_text(cex[0]) if cex else _coverage(r)
             out = ET.SubElement(tc, "system-out")
             out.text = f"{o.spec}: expected {o.expected}" + (
                 f" ({', '.join(o.expected_violates)})" if o.expected_violates else "") + f"; {_coverage(r)}"

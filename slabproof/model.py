@@ -427,8 +427,8 @@ class _Builder:
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])
-        # knob ipi_handler: "irqs-on" (the kernel: an IPI is taken only with IRQs enabled) or "any-time"
-        may_take = Read(self.irq, me) == 0 if self.spec.ipi_handler == "irqs-on" else TRUE
+        # knob ipi_waits_for_irqs_on (the kernel: an IPI is taken only with IRQs enabled)
+        may_take = Read(self.irq, me) == 0 if self.spec.ipi_waits_for_irqs_on else TRUE
         out.append(Action("ipi_handler", "ipi", And(may_take, pending),
                           tuple(Assign(f, me, Const(0)) for f in self.ipi),
                           function=KERNEL["ipi_handler"][0], text=KERNEL["ipi_handler"][1]))
@@ -531,7 +531,7 @@ class _Builder:
                     when, reason = self.kick_condition(prev)
                     x = Bound("x")
                     targets = {"others": Not(_cpu_eq(x, wcpu)), "all": TRUE, "self": _cpu_eq(x, wcpu),
-                               "none": FALSE}[self.spec.ipi_targets]  # knob ipi_targets
+                               "none": FALSE}[self.spec.ipi_to]  # knob ipi_to
                     upd = [AssignAll(self.ipi[w], x, Or(Read(self.ipi[w], x) == 1, targets))]
                 elif step == "csd_lock_wait":
                     when, reason = self.kick_condition(prev)

@@ -29,8 +29,8 @@ MAX_OPS = 16  # create/tune operations over all writers' scripts
 # Protocol knobs: each changes one rule of the model (for the mutants in specs/mutants/).
 # The first value is the default, which is what the kernel does.
 KNOBS: dict[str, tuple[Any, ...]] = {
-    "ipi_targets": ("others", "all", "self", "none"),  # whom smp_call_function() interrupts
-    "ipi_handler": ("irqs-on", "any-time"),  # when a CPU may run an IPI handler
+    "ipi_to": ("others", "all", "self", "none"),  # whom smp_call_function() interrupts
+    "ipi_waits_for_irqs_on": (True, False),  # a CPU runs the IPI handler only while its IRQs are on
     "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
 }
 
@@ -117,8 +117,8 @@ class Spec:
     tune_steps: tuple[str, ...]
     expect: Expect
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    ipi_targets: str = "others"
-    ipi_handler: str = "irqs-on"
+    ipi_to: str = "others"
+    ipi_waits_for_irqs_on: bool = True
     writer_waits_for_idle_cpu: bool = True
 
     def with_cpus(self, n: int) -> "Spec":

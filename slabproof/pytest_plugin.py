@@ -1,0 +1,114 @@
+"""A pytest plugin: every spec file is a test item, and its verdict is the assertion.
+
+``pytest specs/`` (from a checkout: ``specs/conftest.py`` loads this plugin)
+collects each ``*.toml`` file under a directory named ``specs`` -- and any
+``*.toml`` file named on the command line -- as one item, which runs every
+requested engine on the spec, exactly as ``slabproof check FILE`` does, and
+passes when every verdict matches the spec's ``[expect]`` table. Anywhere
+else, load it with ``pytest -p slabproof.pytest_plugin DIR``.
+
+A failing item reports the mismatch in one line, each engine's verdict and
+coverage, and the shortest counterexample step by step. An engine that
+cannot decide (a limit, a time-out) fails the item too: UNKNOWN is not safe.
+A spec that does not load fails its item with the loader's one-line message
+(the rest of the session still runs).
+
+Options: ``--slabproof-engine NAME[,NAME]`` (default ``all``),
+``--slabproof-max-states N``, ``--slabproof-timeout S``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from . import runner
+from .checker import Limits
+from .junit import trace_text
+from .results import SpecOutcome
+from .spec import Spec, SpecError, load
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("slabproof", "slabproof spec files as tests")
+    g.addoption("--slabproof-engine", default="all", metavar="NAME",
+                help="engines to run on every spec: 'all' (default) or a comma-separated list")
+    g.addoption("--slabproof-max-states", type=int, default=None, metavar="N",
+                help="stop each exploration after N states (the item then fails as UNKNOWN)")
+    g.addoption("--slabproof-timeout", type=float, default=None, metavar="S",
+                help="stop each engine after S seconds (the item then fails as UNKNOWN)")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> "SpecFile | None":
+    if file_path.suffix != ".toml":
+        return None
+    if "specs" in file_path.parts[:-1] or parent.session.isinitpath(file_path):
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
+
+
+class SpecMismatch(AssertionError):
+    """A spec whose verdicts do not match its expectation (or that some engine could not decide)."""
+
+    def __init__(self, outcome: SpecOutcome):
+        super().__init__(outcome.mismatch)
+        self.outcome = outcome
+
+
+class SpecFile(pytest.File):
+    """One spec file: one item, named after the spec."""
+
+    def collect(self) -> Iterator["SpecItem"]:
+        yield SpecItem.from_parent(self, name=self.path.stem)
+
+
+class SpecItem(pytest.Item):
+    def runtest(self) -> None:
+        try:
+            spec: Spec = load(self.path)
+        except SpecError as e:
+            raise _BadSpec(str(e)) from None
+        opt = self.config.getoption
+        names = opt("slabproof_engine", "all")
+        engines = runner.available_engines() if names == "all" else tuple(names.split(","))
+        unknown = [e for e in engines if e not in runner.available_engines()]
+        if unknown:
+            raise _BadSpec(f"--slabproof-engine: unknown engine {unknown[0]!r}; valid: all, "
+                           f"{', '.join(runner.available_engines())}")
+        opts = runner.RunOptions(engines=engines, limits=Limits(opt("slabproof_max_states", None),
+                                                                 opt("slabproof_timeout", None)))
+        outcome = runner.run_spec(spec, opts)
+        for r in outcome.results:
+            self.user_properties.append((r.engine, f"{r.verdict.value}; {r.states} states, depth {r.depth}"))
+        if not outcome.matches:
+            raise SpecMismatch(outcome)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, _BadSpec):
+            return str(excinfo.value)
+        if not isinstance(excinfo.value, SpecMismatch):
+            return super().repr_failure(excinfo)
+        o = excinfo.value.outcome
+        exp = o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
+        lines = [f"{o.spec}: {o.mismatch}", f"expected: {exp}"]
+        for r in o.results:
+            viol = f" ({', '.join(r.violated)})" if r.violated else ""
+            why = f" ({r.reason})" if r.reason else ""
+            lines.append(f"{r.engine}: {r.verdict.value}{viol}{why}; {r.states:,} states, depth {r.depth}")
+        for r in o.results:
+            cex = sorted((p.trace for p in r.properties if p.trace is not None and p.trace.kind == "counterexample"),
+                         key=lambda t: t.length)
+            if cex:
+                lines.append("")
+                lines.append(f"{r.engine}, shortest " + trace_text(cex[0]))
+                break
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"spec {self.name}"
+
+
+class _BadSpec(Exception):
+    """The spec file does not load (its one-line message says why)."""

@@ -1,0 +1,82 @@
+"""`pytest specs/`: every spec file is a test item whose assertion is its verdict.
+
+Each test runs pytest in a subprocess, as CI would; the normal run (testpaths =
+tests) must not collect any spec.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .conftest import ROOT, SPECS
+
+GOOD = SPECS / "cache-if-prev-2cpu.toml"
+
+
+def pytest_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def test_spec_files_in_the_checkout_are_test_items():
+    files = [GOOD, SPECS / "memcg-never-2cpu.toml", SPECS / "mutants" / "ipi-targets-none.toml"]
+    p = pytest_run("-v", *map(str, files))
+    assert p.returncode == 0, p.stdout[-3000:]
+    for f in files:
+        assert f"{f.relative_to(ROOT)}::{f.stem} PASSED" in p.stdout
+    assert "3 passed" in p.stdout
+
+
+def test_the_specs_directory_collects_every_spec_and_mutant():
+    p = pytest_run("--collect-only", "-q", "specs/")
+    assert p.returncode == 0, p.stdout[-3000:]
+    items = [line for line in p.stdout.splitlines() if ".toml::" in line]
+    expected = sorted(SPECS.glob("*.toml")) + sorted((SPECS / "mutants").glob("*.toml"))
+    assert len(items) == len(expected)
+    assert not [line for line in items if "pyproject" in line]
+
+
+def test_the_normal_run_collects_no_spec():
+    p = pytest_run("--collect-only", "-q")
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert ".toml" not in p.stdout
+
+
+def test_a_wrong_expectation_fails_with_the_mismatch_and_a_bad_spec_fails_on_one_line(tmp_path):
+    d = tmp_path / "specs"
+    d.mkdir()
+    shutil.copy(GOOD, d / "good.toml")
+    (d / "wrong.toml").write_text(GOOD.read_text().replace('ipi = "if-prev"', 'ipi = "never"'))
+    (d / "bad.toml").write_text(GOOD.read_text().replace("cpus = 2", "cpus = 0"))
+    p = pytest_run("-p", "slabproof.pytest_plugin", "--junitxml", str(tmp_path / "j.xml"), "specs", cwd=tmp_path)
+    assert p.returncode == 1, p.stdout[-3000:]
+    assert "1 passed" in p.stdout and "2 failed" in p.stdout
+    assert "wrong.toml: explicit says violated (no_use_after_free, no_access_after_drain), expected safe" in p.stdout
+    assert "shortest counterexample for no_access_after_drain" in p.stdout
+    assert "bad.toml:3: cpus: 0 CPUs is impossible here; valid: 1 to 8" in p.stdout
+    assert "Traceback" not in p.stdout
+    root = ET.parse(tmp_path / "j.xml").getroot()  # pytest's own JUnit report works on spec items
+    assert root.find(".//testsuite").get("failures") == "2"
+
+
+def test_unknown_fails_the_item(tmp_path):
+    p = pytest_run("--slabproof-max-states", "20", str(GOOD))
+    assert p.returncode == 1
+    assert "explicit: unknown (state limit of 20 reached) after 20 states" in p.stdout
+
+
+def test_engine_option(tmp_path):
+    p = pytest_run("--slabproof-engine", "explicit", str(GOOD))
+    assert p.returncode == 0, p.stdout[-3000:]
+    p = pytest_run("--slabproof-engine", "magic", str(GOOD))
+    assert p.returncode == 1 and "unknown engine 'magic'" in p.stdout
+
+
+def test_loading_the_plugin_twice_does_not_double_the_items():
+    p = pytest_run("-p", "slabproof.pytest_plugin", "--collect-only", "-q", str(GOOD))
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert sum(1 for line in p.stdout.splitlines() if ".toml::" in line) == 1
