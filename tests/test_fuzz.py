@@ -362,6 +362,41 @@ def test_cli_random_command_lines_give_a_status_or_one_line(capsys, data):
         assert json.loads(out)["exit_status"] == status
 
 
+SMALL_NUMBERS = st.sampled_from(("1", "2", "3", "0", "-1", "9", "x", "1e3", ""))
+
+
+@FUZZ_RUN
+@given(data=st.data())
+def test_cli_other_commands_give_a_status_or_one_line(capsys, data):
+    """graph, explain, ipis, engines, --help, --version: the same contract as check."""
+    with tempfile.TemporaryDirectory() as tmp:
+        gen = Path(tmp) / "generated.toml"
+        gen.write_text(to_toml(data.draw(mutated_specs(), label="spec")))
+        target = data.draw(st.sampled_from([str(gen), SMALL, str(Path(tmp) / "absent.toml"), tmp, "\ud800"]))
+        out_file = data.draw(st.sampled_from([str(Path(tmp) / "g.dot"), str(Path(tmp) / "no" / "g.dot"), tmp]))
+        n = lambda label: data.draw(SMALL_NUMBERS, label=label)  # noqa: E731
+        argv = data.draw(st.sampled_from([
+            ["graph", target, "--dot", out_file, "--max-nodes", "500"],
+            ["graph", target, "--dot", out_file, "--max-nodes", n("max-nodes"), "--no-symmetry"],
+            ["graph", target],
+            ["explain", "--cpus", n("cpus"), "--max-states", "300", "--traces", "none"],
+            ["explain", "--cpus", "2", "--max-states", n("max-states"), "--json"],
+            ["ipis", "--no-png", "--memcgs", n("memcgs"), "--cpus", n("cpus"), "--writer-cpu", n("writer")],
+            ["engines"], ["--version"], ["check", "--help"], [], ["nonsense"],
+        ]), label="argv")
+        capsys.readouterr()
+        try:
+            status = main(argv)
+        except SystemExit as e:
+            status = e.code
+        out, err = capsys.readouterr()
+    assert status in (0, 1, 2, 3, 4), status
+    assert "Traceback" not in err
+    if status == 2 and argv:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("slabproof"), err
+
+
 @pytest.mark.parametrize("name,content", [
     ("garbage.toml", b"\x00\xff\xfe" * 50),
     ("latin1.toml", "description = 'caf\xe9'\n".encode("latin-1")),
