@@ -13,7 +13,7 @@ from slabproof.results import EngineResult, PropertyResult, Verdict
 
 from .conftest import SPECS
 from .replay import holds, replay
-from .test_cli import run
+from .test_ipis import run
 
 EXPLICIT = runner.RunOptions(engines=("explicit",))
 

@@ -1,0 +1,61 @@
+"""Mermaid sequence diagrams of traces: one note per step, IPI arrows, the violation in a red rect."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from slabproof import html, mermaid
+
+from .conftest import ROOT, SPECS
+from .test_html import irqs_on, never
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "slabproof", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_diagram_has_a_participant_per_lane_and_a_note_per_step():
+    t = never()
+    src = mermaid.render(t)
+    lines = src.splitlines()
+    assert lines[0] == "sequenceDiagram"
+    assert [ln.split()[1] for ln in lines if ln.strip().startswith("participant")] == html.lanes_of(t)
+    notes = [ln for ln in lines if ln.strip().startswith("Note over")]
+    assert len(notes) == len(t.steps) + 1  # every step, and the conclusion over all lanes
+    for st, note in zip(t.steps, notes):
+        assert note.strip().startswith(f"Note over {st.column}:")
+        assert f"{st.index}. {st.step}" in note.replace("#46;", ".")
+    i = lines.index("    rect rgb(253, 220, 216)")
+    assert "VIOLATION" in lines[i + 1] and lines[i + 2].strip() == "end"
+
+
+def test_ipis_and_acks_are_messages():
+    t = irqs_on()
+    src = mermaid.render(t)
+    assert src.count("->>cpu") == sum(len(s.ipi_targets) for s in t.steps)
+    assert src.count("-->>writer0: ack") == sum(1 for s in t.steps if s.step == "ipi_handler")
+
+
+def test_text_is_escaped_for_mermaid():
+    src = mermaid.render(never())
+    for ln in src.splitlines():
+        if ":" not in ln or ln.startswith("sequenceDiagram"):
+            continue
+        text = ln.split(":", 1)[1]
+        # every ';' and '#' left belongs to an entity code; no raw '<' or '>' but the <br/> breaks
+        assert re.sub(r"#(\d+|lt|gt);", "", text).count(";") == 0, ln
+        assert "#" not in re.sub(r"#(\d+|lt|gt);", "", text), ln
+        assert "<" not in text.replace("<br/>", "") and ">" not in text.replace("<br/>", ""), ln
+    assert "smp_wmb()#59; arr-#gt;entries[idx] = child" in src
+
+
+def test_cli_mermaid_prints_only_the_diagram():
+    p = run("check", str(SPECS / "memcg-never-3cpu.toml"), "--mermaid")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("sequenceDiagram\n")
+    assert "slabproof check" not in p.stdout  # no table around it
+    bad = run("check", str(SPECS / "memcg-never-3cpu.toml"), "--mermaid", "--json")
+    assert bad.returncode == 2 and "choose one" in bad.stderr
