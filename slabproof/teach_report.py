@@ -161,9 +161,10 @@ def ipis_notes(e: Experiment) -> Text:
              "interrupts during the test); the model's patched figure counts only kick_all_cpus_sync().\n")
     if before is not None and e.memcgs:
         per = COMMIT_FIGURES["always"] / COMMIT_MEMCGS
-        t.append(f"The commit's {COMMIT_FIGURES['always']:,} at CPU 0 is {per:.1f} per memcg, so each of its memcgs "
-                 f"created about that many child caches on a CPU other than 0 (try --caches 5); the model sends "
-                 f"CPU 0 {before.received_cpu0 / e.memcgs:.1f} per memcg here.")
+        t.append(f"The commit's {COMMIT_FIGURES['always']:,} at CPU 0 is {per:.1f} per memcg: consistent with about "
+                 f"{round(per)} child caches per memcg created on a CPU other than 0 (an inference, not in the "
+                 f"commit message{'; try --caches ' + str(round(per)) if e.caches != round(per) else ''}). "
+                 f"Here the model sends CPU 0 {before.received_cpu0 / e.memcgs:.1f} per memcg.")
     return t
 
 
