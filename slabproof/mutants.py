@@ -16,9 +16,11 @@ into a `KillMatrix` (plain data), `table` and `summary` render it. It runs
 nothing and prints nothing.
 
 An engine *does not support* a spec when it answers UNKNOWN with a reason
-that says so ("not supported" or "unsupported" in `EngineResult.reason`);
-that cell is "n/a" and does not count against the mutant. Any other UNKNOWN
-(a limit, a bound, a solver's unknown) leaves the cell undecided.
+that says so ("not supported" or "unsupported" in `EngineResult.reason`), or
+when it cannot decide any of the properties the mutant is expected to break
+(bounded model checking and `writer_terminates`, a liveness property): that
+cell is "n/a" and does not count against the mutant. Any other UNKNOWN (a
+limit, a bound, a solver's unknown) leaves the cell undecided.
 """
 
 from __future__ import annotations
@@ -88,9 +90,13 @@ def _supported(r: EngineResult) -> bool:
     return not (r.verdict == Verdict.UNKNOWN and ("not supported" in why or "unsupported" in why))
 
 
-def _cell(r: EngineResult, killable: bool) -> Cell:
+def _cell(r: EngineResult, killable: bool, expected: tuple[str, ...] | None) -> Cell:
     if not _supported(r):
         return Cell(r.engine, NOT_SUPPORTED, r.reason)
+    if killable and expected and r.verdict != Verdict.VIOLATED:
+        decided = {p.name for p in r.properties if p.holds is not None}
+        if not decided & set(expected):
+            return Cell(r.engine, NOT_SUPPORTED, "does not decide " + ", ".join(expected))
     if r.verdict == Verdict.VIOLATED:
         return Cell(r.engine, KILLED if killable else REFUTED, ", ".join(r.violated))
     if r.verdict == Verdict.SAFE:
@@ -101,7 +107,7 @@ def _cell(r: EngineResult, killable: bool) -> Cell:
 
 def _row(s: Spec, o: SpecOutcome) -> Row:
     killable = s.expect.verdict == "violated"
-    cells = tuple(_cell(r, killable) for r in o.results)
+    cells = tuple(_cell(r, killable, s.expect.violates) for r in o.results)
     st = {c.status for c in cells}
     note = ""
     if killable:

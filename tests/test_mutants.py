@@ -215,3 +215,22 @@ def test_knobs_live_in_the_model_not_in_the_engines():
     for knob in list(spec.KNOBS) + ["migrate"]:
         uses = re.compile(rf"""(spec\.{knob}\b|\.migrate\b|["']{knob}["'])""")
         assert not [p.name for p in engines if uses.search(p.read_text())], knob
+
+
+def test_an_engine_that_cannot_decide_the_broken_property_is_not_a_survivor():
+    """Bounded model checking does not decide writer_terminates: SAFE from it is no verdict on a deadlock."""
+    from slabproof.results import PropertyResult
+
+    s = spec.load(SPECS / "mutants" / "reader-never-reenables-irqs.toml")
+    assert s.expect.violates == ("writer_terminates",)
+    bounded = replace(_result("bmc", Verdict.SAFE), properties=(
+        PropertyResult("no_use_after_free", "always", "", True),
+        PropertyResult("writer_terminates", "always", "", None)))
+    explicit = replace(_result("explicit", Verdict.VIOLATED), properties=(
+        PropertyResult("writer_terminates", "always", "", False),))
+    o = SpecOutcome(s.path, s.name, 3, "violated", s.expect.violates, (explicit, bounded), False)
+    row = mutants.classify([s], [o]).rows[0]
+    assert [c.status for c in row.cells] == [mutants.KILLED, mutants.NOT_SUPPORTED]
+    assert row.status == mutants.CAUGHT
+    alone = SpecOutcome(s.path, s.name, 3, "violated", s.expect.violates, (bounded,), False)
+    assert mutants.classify([s], [alone]).rows[0].status == mutants.ROW_UNDECIDED
