@@ -139,6 +139,9 @@ def plausible_specs(draw) -> dict[str, Any]:
     ops = st.tuples(st.sampled_from(("create", "tune")), st.sampled_from(names)).map(" ".join)
     nwriters = draw(st.integers(1, 2))
     writers = [{"cpu": i, "script": draw(st.lists(ops, min_size=0, max_size=3))} for i in range(nwriters)]
+    for w in writers:
+        if draw(st.integers(0, 3)) == 0:
+            w["migrate"] = draw(st.lists(st.integers(0, 3), max_size=2))
     d: dict[str, Any] = {
         "description": draw(st.text(max_size=20)),
         "cpus": draw(st.integers(1, 3)),

@@ -22,6 +22,7 @@ from slabproof.cli import main
 from slabproof.results import EngineResult, SpecOutcome, Verdict
 
 from .conftest import SPECS
+from .test_fuzz import plausible_specs, to_toml
 
 MUTANTS = sorted((SPECS / "mutants").glob("*.toml"))
 WHATIFS = sorted(SPECS.glob("whatif-*.toml"))
@@ -234,3 +235,31 @@ def test_an_engine_that_cannot_decide_the_broken_property_is_not_a_survivor():
     assert row.status == mutants.CAUGHT
     alone = SpecOutcome(s.path, s.name, 3, "violated", s.expect.violates, (bounded,), False)
     assert mutants.classify([s], [alone]).rows[0].status == mutants.ROW_UNDECIDED
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_symmetry_reduction_agrees_with_the_full_search_under_any_knobs(data):
+    """Knobs and migration sets must not break the CPU symmetry the explorer relies on."""
+    d = data.draw(plausible_specs())
+    d["cpus"] = 3
+    d["expect"] = {"verdict": "safe"}
+    created = {c["name"] for c in d["cache"] if c["boot"]}
+    for w in d["writer"]:  # make the scripts valid: create first, tune after
+        w["migrate"] = data.draw(st.lists(st.integers(0, 2), max_size=2))
+        script = []
+        for op in w["script"]:
+            name = op.split()[1]
+            script.append(("tune " if name in created else "create ") + name)
+            created.add(name)
+        w["script"] = script
+    try:
+        s = spec.loads(to_toml(d), "<knobs>")
+    except spec.SpecError:  # an impossible step order, now and then
+        return
+    limits = checker.Limits(max_states=20_000)
+    a = checker.explore(model.build(s), limits=limits)
+    b = checker.explore(model.build(s), symmetry=False, limits=limits)
+    if a.complete and b.complete:
+        assert a.verdict == b.verdict and set(a.violated) == set(b.violated)
+        assert set(a.witnessed) == set(b.witnessed)
