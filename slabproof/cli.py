@@ -409,7 +409,7 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
-                        sweep_memcgs=args.sweep_memcgs)
+                        sweep_memcgs=args.sweep_memcgs, sweep=args.json or not args.no_png)
     if args.json:
         print(_json.dumps({"cpus": e.cpus, "memcgs": e.memcgs, "caches": e.caches, "writer_cpu": e.writer_cpu,
                            "commit": {"memcgs": ipis.COMMIT_MEMCGS, "cpu0": ipis.COMMIT_FIGURES},

@@ -209,8 +209,8 @@ def memcg_points(memcgs: int) -> list[int]:
 
 def experiment(cpus: int, memcgs: int, caches: int, writer_cpu: int | None = None,
                cpu_range: Sequence[int] = (), sweep_memcgs: int | None = None,
-               on_run: Callable[[str], None] | None = None) -> Experiment:
-    """The table at (`cpus`, `memcgs`) and the two sweeps of the plot.
+               on_run: Callable[[str], None] | None = None, sweep: bool = True) -> Experiment:
+    """The table at (`cpus`, `memcgs`) and, if `sweep`, the two sweeps of the plot.
 
     The CPU sweep runs `sweep_memcgs` memcgs (default: `memcgs`) for each CPU
     count in `cpu_range`; the memcg sweep runs `memcg_points(memcgs)` at `cpus`.
@@ -229,6 +229,6 @@ def experiment(cpus: int, memcgs: int, caches: int, writer_cpu: int | None = Non
 
     table = tuple(get(c, cpus, memcgs) for c in CONDITIONS)
     sk = sweep_memcgs or memcgs
-    by_cpus = tuple(get(c, n, sk) for c in CONDITIONS for n in cpu_range)
-    by_memcgs = tuple(get(c, cpus, k) for c in CONDITIONS for k in memcg_points(memcgs))
+    by_cpus = tuple(get(c, n, sk) for c in CONDITIONS for n in cpu_range) if sweep else ()
+    by_memcgs = tuple(get(c, cpus, k) for c in CONDITIONS for k in memcg_points(memcgs)) if sweep else ()
     return Experiment(cpus, memcgs, caches, writer_cpu, table, by_cpus, by_memcgs)
