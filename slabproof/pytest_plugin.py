@@ -80,6 +80,8 @@ class SpecItem(pytest.Item):
         opts = runner.RunOptions(engines=engines, limits=Limits(opt("slabproof_max_states", None),
                                                                  opt("slabproof_timeout", None)))
         outcome = runner.run_spec(spec, opts)
+        if any(r.reason == "interrupted" for r in outcome.results):
+            raise KeyboardInterrupt  # the engine caught Ctrl-C; pytest should stop, not fail this item and go on
         for r in outcome.results:
             self.user_properties.append((r.engine, f"{r.verdict.value}; {r.states} states, depth {r.depth}"))
         if not outcome.matches:

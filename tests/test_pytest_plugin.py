@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .conftest import ROOT, SPECS
+from .test_limits import _interrupt_when_busy, big_spec, needs_proc
 
 GOOD = SPECS / "cache-if-prev-2cpu.toml"
 
@@ -80,3 +81,18 @@ def test_loading_the_plugin_twice_does_not_double_the_items():
     p = pytest_run("-p", "slabproof.pytest_plugin", "--collect-only", "-q", str(GOOD))
     assert p.returncode == 0, p.stdout[-3000:]
     assert sum(1 for line in p.stdout.splitlines() if ".toml::" in line) == 1
+
+
+@needs_proc
+def test_ctrl_c_stops_the_session_instead_of_failing_the_item(tmp_path):
+    d = tmp_path / "specs"
+    d.mkdir()
+    big_spec(d)
+    shutil.copy(GOOD, d / "zz-after.toml")  # must not run after the interrupt
+    p = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-v",
+                          "-p", "slabproof.pytest_plugin", "specs"], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    out, err = _interrupt_when_busy(p, cpu=4.0)
+    assert p.returncode == 2, out[-3000:]  # pytest's "interrupted"
+    assert "KeyboardInterrupt" in out
+    assert "PASSED" not in out and "FAILED" not in out  # neither the interrupted spec nor the one after it
