@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from slabproof import html, mermaid
 
 from .conftest import ROOT, SPECS
-from .test_html import irqs_on, never
+from .test_html import browser, irqs_on, never
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -59,3 +64,28 @@ def test_cli_mermaid_prints_only_the_diagram():
     assert "slabproof check" not in p.stdout  # no table around it
     bad = run("check", str(SPECS / "memcg-never-3cpu.toml"), "--mermaid", "--json")
     assert bad.returncode == 2 and "choose one" in bad.stderr
+
+
+MERMAID_JS = os.environ.get("SLABPROOF_MERMAID_JS", "")
+
+
+@pytest.mark.skipif(not (MERMAID_JS and Path(MERMAID_JS).is_file() and browser()),
+                    reason="set SLABPROOF_MERMAID_JS to a mermaid.min.js (npm install mermaid) and install chromium "
+                           "to render the diagrams with Mermaid itself")
+def test_mermaid_itself_parses_the_diagrams(tmp_path):
+    for t in (never(), irqs_on()):
+        page = tmp_path / "m.html"
+        page.write_text(
+            '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body><div id="out"></div>'
+            f'<script src="{Path(MERMAID_JS).as_uri()}"></script><script>'
+            "mermaid.initialize({startOnLoad: false});"
+            f"mermaid.render('g1', {json.dumps(mermaid.render(t))}).then(function (r) {{"
+            "document.getElementById('out').innerHTML = r.svg; document.body.setAttribute('data-ok', 'yes');"
+            "}).catch(function (e) { document.body.setAttribute('data-err', String(e)); });</script></body></html>")
+        exe = browser()
+        p = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                            f"--user-data-dir={tmp_path / 'profile'}", "--allow-file-access-from-files",
+                            "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+                           capture_output=True, text=True, timeout=180)
+        assert 'data-ok="yes"' in p.stdout, re.findall(r'data-err="[^"]*"', p.stdout)
