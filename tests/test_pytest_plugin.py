@@ -44,7 +44,7 @@ def test_the_specs_directory_collects_every_spec_and_mutant():
 def test_the_normal_run_collects_no_spec():
     p = pytest_run("--collect-only", "-q")
     assert p.returncode == 0, p.stdout[-3000:]
-    assert ".toml" not in p.stdout
+    assert ".toml::" not in p.stdout  # a spec item is FILE.toml::NAME
 
 
 def test_a_wrong_expectation_fails_with_the_mismatch_and_a_bad_spec_fails_on_one_line(tmp_path):
