@@ -346,7 +346,7 @@ def test_cli_random_command_lines_give_a_status_or_one_line(capsys, data):
             SMALL, str(gen), str(Path(tmp) / "absent.toml"), tmp, str(SPECS / "memcg-never-2cpu.toml"),
             "a\x00b.toml", "\ud800.toml", "",
         ]), max_size=2), label="files")
-        argv = ["check", *data.draw(OPTIONS, label="options"), "--max-states", "400", *files]
+        argv = ["check", "--max-states", "400", "--timeout", "5", *data.draw(OPTIONS, label="options"), *files]
         if not files:
             argv.append(SMALL)
         capsys.readouterr()

@@ -66,7 +66,8 @@ def test_unknown_is_an_error_never_a_pass(tmp_path, capsys):
 
 def test_junit_is_written_with_json_too_and_for_the_mutants(tmp_path, capsys):
     out = tmp_path / "m.xml"
-    assert main(["check", "--json", "--mutants", "--junit", str(out), str(SPECS / "mutants" / "ipi-targets-self.toml")]) == 0
+    assert main(["check", "--json", "--mutants", "--cpus", "2", "--junit", str(out),
+                 str(SPECS / "mutants" / "ipi-targets-self.toml")]) == 0
     capsys.readouterr()
     assert ET.parse(out).getroot().get("tests") == str(len(runner.available_engines()))
 

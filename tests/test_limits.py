@@ -58,7 +58,7 @@ def test_a_limited_run_is_never_safe_on_a_violated_spec(n):
     ("--max-memory", "1K", "memory limit of 1 KiB reached"),
 ])
 def test_each_limit_gives_exit_4_and_json_coverage(capsys, option, value, reason):
-    status = main(["check", "--json", option, value, str(SAFE)])
+    status = main(["check", "--json", "--engine", "explicit", option, value, str(SAFE)])
     doc = json.loads(capsys.readouterr().out)
     assert status == 4 == doc["exit_status"]
     e = doc["specs"][0]["engines"][0]
@@ -68,8 +68,17 @@ def test_each_limit_gives_exit_4_and_json_coverage(capsys, option, value, reason
     assert f"after {e['states']:,} states, depth {e['depth']}" in doc["specs"][0]["mismatch"]
 
 
+@pytest.mark.parametrize("engine", runner.available_engines())
+def test_every_engine_honours_the_time_limit(capsys, engine):
+    status = main(["check", "--json", "--engine", engine, "--timeout", "1e-9", str(VIOLATED)])
+    doc = json.loads(capsys.readouterr().out)
+    e = doc["specs"][0]["engines"][0]
+    assert e["engine"] == engine and e["verdict"] == "unknown" and "time limit" in e["reason"], e["reason"]
+    assert status == 4
+
+
 def test_the_text_table_shows_unknown_and_the_coverage(capsys):
-    status = main(["check", "--max-states", "100", str(SAFE)])
+    status = main(["check", "--engine", "explicit", "--max-states", "100", str(SAFE)])
     out = capsys.readouterr().out
     assert status == 4
     row = next(line for line in out.splitlines() if line.startswith("│ cache-if-prev-2cpu"))
@@ -83,7 +92,7 @@ def test_unknown_next_to_a_mismatch_is_a_mismatch(capsys, tmp_path):
     wrong = tmp_path / "wrong.toml"
     wrong.write_text(SAFE.read_text().replace('ipi = "if-prev"', 'ipi = "never"'))
     big = big_spec(tmp_path, 4)
-    assert main(["check", "--max-states", "300", "--traces", "none", str(wrong), str(big)]) == 1
+    assert main(["check", "--engine", "explicit", "--max-states", "300", "--traces", "none", str(wrong), str(big)]) == 1
     capsys.readouterr()
 
 

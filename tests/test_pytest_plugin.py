@@ -24,7 +24,7 @@ def pytest_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 
 
 def test_spec_files_in_the_checkout_are_test_items():
-    files = [GOOD, SPECS / "memcg-never-2cpu.toml", SPECS / "mutants" / "ipi-targets-none.toml"]
+    files = [GOOD, SPECS / "memcg-never-2cpu.toml", SPECS / "mutants" / "reaper-drain-after-unlock.toml"]
     p = pytest_run("-v", *map(str, files))
     assert p.returncode == 0, p.stdout[-3000:]
     for f in files:
@@ -65,7 +65,7 @@ def test_a_wrong_expectation_fails_with_the_mismatch_and_a_bad_spec_fails_on_one
 
 
 def test_unknown_fails_the_item(tmp_path):
-    p = pytest_run("--slabproof-max-states", "20", str(GOOD))
+    p = pytest_run("--slabproof-engine", "explicit", "--slabproof-max-states", "20", str(GOOD))
     assert p.returncode == 1
     assert "explicit: unknown (state limit of 20 reached) after 20 states" in p.stdout
 
