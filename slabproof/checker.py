@@ -103,7 +103,7 @@ class Compiled:
         lines.append("    return out")
         self.source = "\n".join(lines)
         ns: dict = {}
-        exec(compile(self.source, f"<slabproof successors {system.spec.name}>", "exec"), ns)  # noqa: S102 - generated from the model
+        exec(compile(self.source, f"<slabproof successors {system.spec.name!r}>", "exec"), ns)  # noqa: S102 - generated from the model
         self.succ: Callable[[tuple[int, ...]], list[tuple[int, tuple[int, ...]]]] = ns["succ"]
 
         def pred(e) -> Callable[[tuple[int, ...]], int]:

@@ -464,3 +464,12 @@ def test_code_in_a_value_or_key_is_refused_not_run(tmp_path, key, value):
     lines = [ln for ln in text.splitlines() if not ln.startswith(f"{key} =")]
     got = outcome(f"{key} = {value}\n" + "\n".join(lines), "code.toml")
     assert isinstance(got, spec.SpecError) and got.key == key
+
+
+@FUZZ
+@given(st.text(max_size=30))
+def test_any_spec_path_through_the_api_is_inert(path):
+    """The path (and so the spec's name) is only ever data, even where generated code is compiled."""
+    s = spec.loads(Path(SMALL).read_text(), path)
+    r = checker.explore(model.build(s), limits=checker.Limits(max_states=50))
+    assert r.verdict == Verdict.UNKNOWN and r.spec == path
