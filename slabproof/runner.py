@@ -85,31 +85,63 @@ def load_all(paths: Iterable[str], cpus: int | None = None) -> list[Spec]:
 
 
 def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str]:
-    """(matches, why not, disagreement) for one spec's results."""
+    """(matches, why not, disagreement) for one spec's results.
+
+    Engines are compared property by property: they disagree when one shows a
+    property violated (with a trace) and another proves it holds. An engine
+    that does not decide a property (``holds is None``: BMC and the proof
+    engines do not decide the liveness property ``writer_terminates``) neither
+    agrees nor disagrees on it.
+    """
     decided = [r for r in results if r.verdict != Verdict.UNKNOWN]
-    verdicts = {r.verdict for r in decided}
-    disagreement = ""
-    if len(verdicts) > 1:
-        disagreement = "engines disagree: " + ", ".join(f"{r.engine} says {r.verdict.value}" for r in decided)
-    unknown = [r for r in results if r.verdict == Verdict.UNKNOWN]
+    names: list[str] = []
+    for r in decided:
+        for p in r.properties:
+            if p.kind == "always" and p.name not in names:
+                names.append(p.name)
+
+    def holds(r: EngineResult, name: str) -> bool | None:
+        try:
+            return r.prop(name).holds
+        except KeyError:
+            return None
+
+    clashes = []
+    for name in names:
+        proved = [r.engine for r in decided if holds(r, name) is True]
+        broken = [r.engine for r in decided if holds(r, name) is False]
+        if proved and broken:
+            clashes.append(f"{name}: {', '.join(broken)} found it violated, {', '.join(proved)} says it holds")
+    disagreement = ("engines disagree on " + "; ".join(clashes)) if clashes else ""
     if disagreement:
         return False, disagreement, disagreement
+    unknown = [r for r in results if r.verdict == Verdict.UNKNOWN]
     if unknown:
         return False, "; ".join(f"{r.engine}: unknown ({r.reason}) after {r.states:,} states, depth {r.depth}"
                                 for r in unknown), ""
     exp = spec.expect
     for r in decided:
-        if r.verdict.value != exp.verdict:
-            viol = f" ({', '.join(r.violated)})" if r.violated else ""
-            return False, f"{r.engine} says {r.verdict.value}{viol}, expected {exp.verdict}", ""
-    full = [r for r in decided if r.engine == "explicit"]
-    for r in full:
+        if r.verdict == Verdict.VIOLATED:
+            if exp.verdict == "safe":
+                return False, f"{r.engine} says violated ({', '.join(r.violated)}), expected safe", ""
+            if exp.violates is not None and not set(r.violated) <= set(exp.violates):
+                extra = sorted(set(r.violated) - set(exp.violates))
+                return False, f"{r.engine} also finds {', '.join(extra)} violated, expected only " \
+                              f"{', '.join(exp.violates)}", ""
+        elif exp.verdict == "violated":
+            expected = exp.violates if exp.violates is not None else tuple(names)
+            if all(holds(r, p) is True for p in expected):
+                return False, f"{r.engine} says safe, expected violated", ""
+    for r in decided:
+        full = r.complete and all(holds(r, p) is not None for p in names)
+        if not full:
+            continue
         if exp.violates is not None and set(r.violated) != set(exp.violates):
-            return False, (f"violates {', '.join(r.violated) or 'nothing'}, expected "
+            return False, (f"{r.engine}: violates {', '.join(r.violated) or 'nothing'}, expected "
                            f"{', '.join(exp.violates)}"), ""
         missing = [w for w in exp.witnesses if w not in r.witnessed]
         if missing:
-            return False, f"no witness for {', '.join(missing)} (the safe verdict may be vacuous)", ""
+            return False, f"{r.engine}: no witness for {', '.join(missing)} (the safe verdict may be vacuous)", ""
     return True, "", ""
 
 
