@@ -67,18 +67,6 @@ if TYPE_CHECKING:
 
 READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock")
 REAPER_STEPS = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
-WRITER_STEPS = (
-    "mutex_lock",
-    "alloc_kmem_cache_cpus",
-    "load_prev",
-    "publish_cpu_cache",
-    "smp_call_function",
-    "csd_lock_wait",
-    "free_block",
-    "free_percpu",
-    "publish_cache",
-    "mutex_unlock",
-)
 REPEATABLE_STEPS = ("ac_access", "drain_array")
 
 DEFAULT_READER = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore")
@@ -95,6 +83,7 @@ DEFAULT_TUNE = (
     "mutex_unlock",
 )
 DEFAULT_CREATE = DEFAULT_TUNE[:-1] + ("publish_cache", "mutex_unlock")
+WRITER_STEPS = DEFAULT_CREATE  # every writer step, in the kernel's order
 
 REQUIRED_READER = ("cpu_cache_get",)
 REQUIRED_REAPER = ("cpu_cache_get",)
