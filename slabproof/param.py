@@ -1,0 +1,50 @@
+"""A universally quantified inductive invariant: safety for every number of CPUs.
+
+CPUs are an uninterpreted sort; per-CPU state is a function over it; each
+candidate clause (`houdini.generate`) is read for *every* CPU that runs no
+writer (``forall x``), for each writer's CPU, and for every two distinct
+CPUs. The candidates are those true in the states the explicit engine reached
+for the spec's number of CPUs (data from the runner) -- a cheap filter; what
+makes the result hold for every number is the check that follows.
+
+The queries Houdini needs (``Inv and T and not Inv'``, ``Inv and not P``,
+the lemmas) are instantiated over finitely many CPU terms
+(`symbolic.GroundEncoding`: the writers' CPUs, the acting CPU, and fresh
+witnesses), which is exact for these exists-forall queries, so Z3 answers
+them without quantifier reasoning, on its SAT back end. An unsat answer is a
+proof for every number of CPUs (at least one per writer); a sat answer is a
+counterexample to induction for as many CPUs as its model has distinct ones.
+
+Verdict: SAFE when every `always` property follows from the invariant;
+otherwise UNKNOWN -- for a broken condition no surviving invariant implies
+safety, and only a counterexample (bounded model checking, paired by the
+runner) makes the verdict VIOLATED. `writer_terminates` is not applicable.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from . import houdini
+from .model import System
+from .results import EngineResult
+from .symbolic import GroundEncoding
+
+NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
+                                    "(the explicit engine decides it, for its number of CPUs)"}
+SCOPE = "any number of CPUs"
+
+
+def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+          timeout: float | None = None, minimize: bool = True) -> houdini.Proof:
+    """The proof for any number of CPUs (see the module docstring)."""
+    return houdini.prove(GroundEncoding(system), states, slots, timeout=timeout, minimize=minimize)
+
+
+def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+        timeout: float | None = None, minimize: bool = True) -> EngineResult:
+    """Find and check a universally quantified inductive invariant."""
+    t0 = time.monotonic()
+    pf = prove(system, states, slots, timeout=timeout, minimize=minimize)
+    return houdini.to_result(system, pf, time.monotonic() - t0, "param", SCOPE, NOT_APPLICABLE)
