@@ -15,6 +15,10 @@ instance taken, whose guard must hold, and for every state variable one
 if-then-else over the instances that write it (the frame is the final
 else). A model's selectors name the steps of the trace directly.
 
+After the first violation the search goes `extra_depth` steps further (other
+properties are often violated a step later) and then stops: the verdict is
+VIOLATED; properties not violated by then are left undecided.
+
 When is "no violation within k steps" a proof? When k is at least the
 depth of the reachable state graph, since then every reachable state is
 reachable within k steps. This engine cannot compute that depth; the runner
@@ -34,7 +38,7 @@ same actors, lanes, kernel functions and readable states), ending, for an
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import z3
 
@@ -52,22 +56,18 @@ NOT_APPLICABLE = {LIVENESS: "a liveness property: bounded model checking does no
 class _Unroller:
     """init(s0), T(s0, s1), ..., T(s_k-1, s_k) on one solver, extended a step at a time."""
 
-    def __init__(self, enc: FixedEncoding, solver: z3.Solver, reduce: bool = True) -> None:
+    def __init__(self, enc: FixedEncoding, solver: z3.Solver) -> None:
         self.enc = enc
         self.solver = solver
         self.states = [enc.state("s0")]
         self.selectors: list[list[z3.ExprRef]] = []
         solver.add(enc.init(self.states[0]))
         # which instances write which variable, computed once on a symbolic state
-        self._independent = enc.independent_pairs() if reduce else []
 
     def extend(self) -> None:
         i = len(self.states)
         t = self.enc.state(f"s{i}")
         parts, sel = self.enc.selector_step(self.states[-1], t, f"step{i}")
-        if self.selectors:
-            prev = self.selectors[-1]
-            parts.extend(z3.Or(z3.Not(prev[a]), z3.Not(sel[b])) for a, b in self._independent)
         self.solver.add(*parts)
         self.states.append(t)
         self.selectors.append(sel)
@@ -103,8 +103,7 @@ def _trace(enc: FixedEncoding, prop: Property, states: list[tuple[int, ...]], st
 
 
 def run(system: System, *, max_depth: int | None = None, complete_depth: int | None = None,
-        timeout: float | None = None, values: str = "bv", extra_depth: int = 2,
-        reduce: bool = False) -> EngineResult:
+        timeout: float | None = None, values: str = "bv", extra_depth: int = 2) -> EngineResult:
     """Bounded model checking of `system` up to `max_depth` steps (default: `complete_depth`, else 64).
 
     `complete_depth`: a depth within which every reachable state is known to
@@ -118,7 +117,7 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
     enc = FixedEncoding(system, values)
     # bit-vectors and Booleans only: Z3's incremental SAT back end (QF_FD) is far faster here than the SMT core
     solver = z3.SolverFor("QF_LIA") if values == "int" else z3.SolverFor("QF_FD")
-    un = _Unroller(enc, solver, reduce)
+    un = _Unroller(enc, solver)
     always = [p for p in system.properties if p.kind == "always"]
     sometimes = [p for p in system.properties if p.kind == "sometimes"]
     found: dict[str, Trace] = {}
@@ -218,3 +217,34 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
         seconds=time.monotonic() - t0,
         extra=extra,
     )
+
+
+def witness(system: System, targets: Sequence[Property], *, max_depth: int = DEFAULT_MAX_DEPTH,
+            timeout: float | None = None) -> dict[str, Trace | None]:
+    """A shortest trace to a state satisfying each target (None: none within `max_depth` steps)."""
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    enc = FixedEncoding(system)
+    solver = z3.SolverFor("QF_FD")
+    un = _Unroller(enc, solver)
+    out: dict[str, Trace | None] = {t.name: None for t in targets}
+    try:
+        for i in range(max_depth + 1):
+            if i > 0:
+                un.extend()
+            for t in targets:
+                if out[t.name] is not None:
+                    continue
+                symbolic.set_deadline(solver, deadline)
+                solver.push()
+                solver.add(enc.pred(t.expr, un.states[i]))
+                try:
+                    if symbolic.check(solver):
+                        states, steps = un.path(solver.model(), i)
+                        out[t.name] = _trace(enc, t, states, steps, "witness")
+                finally:
+                    solver.pop()
+            if all(v is not None for v in out.values()):
+                break
+    except SolverGaveUp:
+        pass
+    return out

@@ -90,8 +90,44 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(c)
     add_picture_options(c)
     add_teaching_commands(sub)
+    pr = sub.add_parser("prove", help="prove the safety properties with Z3 (an inductive invariant for any "
+                                      "number of CPUs, else for the spec's) and check the patch's lemmas")
+    pr.add_argument("files", nargs="*", metavar="FILE",
+                    help=f"spec files or directories (default: the specs in ./{DEFAULT_SPEC_DIR}/ expected safe)")
+    pr.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
+    pr.add_argument("--timeout", type=_seconds, metavar="S",
+                    help="seconds per Z3 engine and spec (default: runner.Z3_DEFAULT_SECONDS); past it: UNKNOWN")
+    pr.add_argument("--invariant", choices=("auto", "all", "none"), default="auto",
+                    help="print the invariant: auto (for named files), all, none")
+    pr.add_argument("--json", action="store_true", help="print the proofs as JSON")
     sub.add_parser("engines", help="list the engines")
     return p
+
+
+def cmd_prove(args: argparse.Namespace, out: Console) -> int:
+    named = bool(args.files)
+    if not named and not Path(DEFAULT_SPEC_DIR).is_dir():
+        raise SpecError(DEFAULT_SPEC_DIR, "", "no specs/ directory here; run from a slabproof checkout "
+                                              "or name spec files")
+    specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus)
+    if not named:
+        specs = [s for s in specs if s.expect.verdict == "safe"]
+    opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
+    outcomes = [runner.prove_spec(s, opts) for s in specs]
+    status = runner.prove_exit_status(outcomes)
+    if args.json:
+        print(report.proofs_json(outcomes, status))
+        return status
+    show = args.invariant == "all" or (args.invariant == "auto" and named)
+    for o in outcomes:
+        out.print(report.proof_text(o, invariant=show))
+    good = sum(o.matches for o in outcomes)
+    out.print(f"{good} of {len(outcomes)} specs as expected (PROVED when safe, FAILED when violated)"
+              + ("" if show or not outcomes else "; name a spec file to see its invariant"))
+    for o in outcomes:
+        if o.disagreement:
+            out.print(f"slabproof: ENGINES DISAGREE on {o.name}: {o.disagreement}", style="bold red")
+    return status
 
 
 def _check_writable(path: str) -> None:
@@ -444,6 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in TEACHING_COMMANDS:
             return TEACHING_COMMANDS[args.command](args, out)
+        if args.command == "prove":
+            return cmd_prove(args, out)
         return cmd_check(args, out)
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)

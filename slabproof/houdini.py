@@ -175,18 +175,35 @@ def _var_name(system: System, a: Atom) -> str:
 
 
 def _writer_position(system: System, w: int, pc: int) -> str:
+    """Where writer w is when its next step is number `pc`: "'tune root' csd_lock_wait", or "done"."""
     for act in system.actions:
         if act.actor == "writer" and act.writer == w and act.pc == pc:
             op = system.ops[act.op]  # type: ignore[index]
-            return f"before {act.step} of '{op.describe(system)}'"
+            return f"'{op.describe(system)}' {act.step}"
     return "done"
+
+
+def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for v in sorted(values):
+        if out and v == out[-1][1] + 1:
+            out[-1] = (out[-1][0], v)
+        else:
+            out.append((v, v))
+    return out
 
 
 def show_atom(system: System, a: Atom) -> str:
     allv = system.families[a.family].values
-    if a.family == "writer_pc" and a.index is not None:
-        where = [_writer_position(system, a.index, v) for v in a.values]
-        return f"writer{a.index} is " + " or ".join(where)
+    if a.family == "writer_pc" and a.index is not None and a.via is None:
+        pos = _runs(a.values)
+        neg = _runs([v for v in allv if v not in a.values])
+        word, runs = ("at", pos) if len(pos) <= len(neg) else ("not at", neg)
+
+        def run(r: tuple[int, int]) -> str:
+            lo = _writer_position(system, a.index, r[0])  # type: ignore[arg-type]
+            return lo if r[0] == r[1] else f"{lo} .. {_writer_position(system, a.index, r[1])}"  # type: ignore[arg-type]
+        return f"writer{a.index} {word} " + ", ".join(run(r) for r in runs)
     shown = [system.show_value(a.family, v) for v in a.values]
     if len(a.values) == 1:
         return f"{_var_name(system, a)} == {shown[0]}"
@@ -757,9 +774,9 @@ def show_invariant(system: System, clauses: Sequence[Clause]) -> list[str]:
     """The clauses as readable lines, those with the same premises on one line."""
     groups: dict[tuple, list[Clause]] = {}
     for c in clauses:
-        groups.setdefault((c.premises, c.conclusion is None), []).append(c)
+        groups.setdefault((c.premises, c.conclusion is None, c.bound_roles), []).append(c)
     lines = []
-    for (prem, is_false), cs in groups.items():
+    for (prem, is_false, _), cs in groups.items():
         if is_false or len(cs) == 1:
             lines.extend(show_clause(system, c) for c in cs)
             continue

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from .results import EngineResult, SpecOutcome, Trace, Verdict
+from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
 
 JSON_SCHEMA_VERSION = 1
 
@@ -151,4 +151,73 @@ def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, 
         "specs": [o.to_json() for o in outcomes],
     }
     doc.update(extra or {})
+    return json.dumps(doc, indent=2, sort_keys=False)
+
+
+# ---------------------------------------------------------------------------
+# slabproof prove
+
+_PROOF_STYLE = {"PROVED": "bold green", "FAILED": "bold red", "UNKNOWN": "bold yellow"}
+
+
+def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
+    """One spec's proof: status, what each engine said, the patch's lemmas, and the invariant."""
+    t = Text()
+    t.append(f"{o.name}", style="bold")
+    t.append(f" ({o.spec}): ")
+    t.append(o.status, style=_PROOF_STYLE.get(o.status, ""))
+    if o.scope:
+        t.append(f" for {o.scope}")
+    t.append(f" -- {o.why}\n")
+    if o.disagreement:
+        t.append(f"  ENGINES DISAGREE: {o.disagreement}\n", style="bold red")
+    elif not o.matches:
+        t.append(f"  expected: safety properties {o.expected}\n", style="red")
+    by = {r.engine: r for r in o.results}
+    for name in ("param", "induction", "bmc", "explicit"):
+        r = by.get(name)
+        if r is None:
+            continue
+        scope = r.extra.get("scope", f"{r.cpus} CPUs")
+        line = f"  {name:9s} ({scope}): {r.verdict.value}"
+        if r.verdict == Verdict.VIOLATED and r.violated:
+            line += f" ({', '.join(r.violated)})"
+        if "backed_by" in r.extra:
+            line += f" -- {r.extra['backed_by']}"
+        elif r.reason:
+            line += f" -- {r.reason}"
+        if "candidates" in r.extra:
+            line += (f"; {r.extra['candidates']} candidates, {r.extra['inductive']} inductive, "
+                     f"{r.extra['invariant_clauses']} kept")
+        t.append(line + f"; {r.seconds:.2f}s\n", style=_STYLE[r.verdict])
+        for prop, why in r.extra.get("not_applicable", {}).items():
+            if name == "param":
+                t.append(f"    {prop}: not applicable -- {why}\n", style="dim")
+    best = by.get("param") if by.get("param") and by["param"].verdict == Verdict.SAFE else by.get("induction")
+    src = best if best is not None else by.get("param")
+    if src is not None and src.extra.get("lemmas"):
+        t.append(f"  the patch's lemmas (Z3, under the {src.engine} invariant, {src.extra.get('scope', '')}):\n")
+        for lem in src.extra["lemmas"]:
+            ok = lem["holds"]
+            t.append(f"    {lem['name']}: {lem['answer']}", style="green" if ok else "red")
+            t.append(f" -- {lem['doc']}\n")
+            w = o.witnesses.get(lem["name"]) if lem["expected"] == "sat" else None
+            if lem["expected"] == "sat":
+                if w is not None:
+                    t.append(f"      reachable witness (BMC, {w.length} steps): "
+                             + " ; ".join(f"{s.actor} {s.step}" for s in w.steps) + "\n", style="dim")
+                elif lem["answer"] == "sat":
+                    t.append("      satisfiable under the invariant, but no reachable witness was found\n",
+                             style="yellow")
+    if invariant and best is not None and best.verdict == Verdict.SAFE and best.extra.get("invariant"):
+        lines = best.extra["invariant"]
+        t.append(f"  inductive invariant ({best.engine}, {best.extra.get('scope', '')}: "
+                 f"{best.extra['invariant_clauses']} clauses, {len(lines)} lines):\n")
+        for ln in lines:
+            t.append(f"    {ln}\n")
+    return t
+
+
+def proofs_json(outcomes: Sequence[ProofOutcome], exit_status: int) -> str:
+    doc = {"schema": JSON_SCHEMA_VERSION, "exit_status": exit_status, "proofs": [o.to_json() for o in outcomes]}
     return json.dumps(doc, indent=2, sort_keys=False)

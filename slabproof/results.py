@@ -134,3 +134,40 @@ class SpecOutcome:
             "disagreement": self.disagreement,
             "engines": [r.to_json() for r in self.results],
         }
+
+
+@dataclass(frozen=True)
+class ProofOutcome:
+    """One spec through ``slabproof prove``: the widest proof found, or why there is none.
+
+    `status` is PROVED (every safety property follows from an inductive
+    invariant Z3 checked; `scope` says for how many CPUs), FAILED (a
+    counterexample shows a safety property violated) or UNKNOWN (neither).
+    """
+
+    spec: str
+    name: str
+    cpus: int
+    expected: str  # the spec's expectation for its safety properties: "safe" or "violated"
+    status: str  # "PROVED" | "FAILED" | "UNKNOWN"
+    scope: str  # "any number of CPUs", "3 CPUs", or "" when nothing is proved
+    why: str  # one line
+    results: tuple[EngineResult, ...]
+    witnesses: dict[str, Trace | None] = field(default_factory=dict)  # reachable witnesses of the "sat" lemmas
+    matches: bool = True
+    disagreement: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "name": self.name,
+            "cpus": self.cpus,
+            "expected": self.expected,
+            "status": self.status,
+            "scope": self.scope,
+            "why": self.why,
+            "matches": self.matches,
+            "disagreement": self.disagreement,
+            "witnesses": {k: (asdict(v) if v is not None else None) for k, v in self.witnesses.items()},
+            "engines": [r.to_json() for r in self.results],
+        }

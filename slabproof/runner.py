@@ -8,12 +8,12 @@ as data. Nothing here prints.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from . import checker, model
-from .results import EngineResult, SpecOutcome, Verdict
+from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
 from .spec import Spec, SpecError, load
 
 ENGINES: tuple[str, ...] = ("explicit",)
@@ -32,13 +32,91 @@ class RunOptions:
     progress: checker.ProgressFn | None = None
     stop_at_first: bool = False
     keep_graph: bool = False  # the explicit engine also returns its state graph (result.extra["graph"])
+    prove: bool = False  # the proof engines minimize their invariant (for `slabproof prove`)
 
 
 def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
     r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, progress=opts.progress,
-                        stop_at_first=opts.stop_at_first, keep_graph=opts.keep_graph)
+                        stop_at_first=opts.stop_at_first, keep_graph=opts.keep_graph,
+                        keep_states=any(e in _NEEDS_STATES for e in opts.engines))
     shared["explicit"] = r
     return r
+
+
+# ---------------------------------------------------------------------------
+# the Z3 engines (imported on first use: z3 is slow to load). What passes
+# between engines, as data: the explicit engine's reachable states filter the
+# proof engines' candidate clauses; the depth of its complete search is the
+# bound that makes a clean BMC run a proof; a BMC counterexample turns a
+# failed proof into a violation (`_combine`).
+
+_NEEDS_STATES = ("bmc", "induction", "param")
+# seconds each Z3 engine may take per spec when --timeout is not given; past it: UNKNOWN, with the reason
+Z3_DEFAULT_SECONDS = {"bmc": 30.0, "induction": 60.0, "param": 60.0}
+
+
+def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+    """The explicit engine's result with its states: the one of this run, or a quiet exploration."""
+    r = shared.get("explicit")
+    if r is not None and "states" in r.extra:
+        return r
+    r = shared.get("reachable")
+    if r is None:
+        r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, keep_states=True)
+        shared["reachable"] = r
+    return r
+
+
+def _z3_seconds(name: str, opts: RunOptions) -> float:
+    return opts.limits.timeout if opts.limits.timeout is not None else Z3_DEFAULT_SECONDS[name]
+
+
+def _bmc(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+    from . import bmc
+
+    data = _reachable(system, opts, shared)
+    r = bmc.run(system, complete_depth=data.depth if data.complete else None, timeout=_z3_seconds("bmc", opts))
+    shared["bmc"] = r
+    return r
+
+
+def _induction(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+    from . import induction
+
+    data = _reachable(system, opts, shared)
+    return induction.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("induction", opts),
+                         minimize=opts.prove)
+
+
+def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+    from . import param
+
+    data = _reachable(system, opts, shared)
+    return param.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("param", opts),
+                     minimize=opts.prove)
+
+
+def _combine(results: list[EngineResult]) -> list[EngineResult]:
+    """A proof engine that could not prove a property BMC found violated reports the violation, with BMC's trace."""
+    cex = next((r for r in results if r.engine == "bmc" and r.verdict == Verdict.VIOLATED), None)
+    if cex is None:
+        return results
+    out = []
+    for r in results:
+        if r.engine in ("induction", "param") and r.verdict == Verdict.UNKNOWN:
+            props = []
+            for p in r.properties:
+                b = cex.prop(p.name) if p.name in {q.name for q in cex.properties} else None
+                if p.kind == "always" and p.holds is None and b is not None and b.holds is False:
+                    p = replace(p, holds=False, trace=b.trace)
+                props.append(p)
+            extra = dict(r.extra)
+            extra["backed_by"] = ("not provable; the violation is BMC's counterexample "
+                                  f"({', '.join(cex.violated)})")
+            r = replace(r, verdict=Verdict.VIOLATED, properties=tuple(props), extra=extra,
+                        reason="", complete=True)
+        out.append(r)
+    return out
 
 
 def register(name: str, fn: EngineFn) -> None:
@@ -47,6 +125,9 @@ def register(name: str, fn: EngineFn) -> None:
 
 
 register("explicit", _explicit)
+register("bmc", _bmc)
+register("induction", _induction)
+register("param", _param)
 
 
 def available_engines() -> tuple[str, ...]:
@@ -154,6 +235,10 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
         results.append(_REGISTRY[name](system, opts, shared))
         if results[-1].reason == "interrupted":  # Ctrl-C: the user wants the figures so far, not more engines
             break
+    results = _combine(results)
+    if any(e in _NEEDS_STATES for e in opts.engines):  # the states were for the other engines, not the report
+        results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")})
+                   if r.engine == "explicit" else r for r in results]
     ok, why, disagreement = compare(spec, results)
     return SpecOutcome(
         spec=spec.path,
@@ -166,6 +251,63 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
         mismatch=why,
         disagreement=disagreement,
     )
+
+
+def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
+    """``slabproof prove``: the invariant engines (any number of CPUs, then the spec's number), BMC when
+    neither proves safety, and reachable witnesses for the patch's "sat" lemmas."""
+    from . import bmc, houdini
+
+    system = model.build(spec)
+    shared: dict = {}
+    opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)
+    results = [_explicit(system, opts, shared), _param(system, opts, shared), _induction(system, opts, shared)]
+    ex, par, ind = results
+    if par.verdict != Verdict.SAFE and ind.verdict != Verdict.SAFE:
+        results.append(_bmc(system, opts, shared))
+        results = _combine(results)
+        par, ind = results[1], results[2]
+    safety = [p.name for p in system.properties if p.kind == "always"]
+    exp_bad = set(spec.expect.violates) if spec.expect.violates is not None else (
+        set(ex.violated) if spec.expect.verdict == "violated" else set())
+    expected = "violated" if spec.expect.verdict == "violated" and exp_bad & set(safety) else "safe"
+    failed = sorted({n for r in results for n in r.violated if n in safety})
+    if par.verdict == Verdict.SAFE:
+        status, scope = "PROVED", par.extra.get("scope", "any number of CPUs")
+        why = f"{len(safety)} safety properties follow from an inductive invariant of " \
+              f"{par.extra.get('invariant_clauses', '?')} clauses"
+    elif ind.verdict == Verdict.SAFE:
+        status, scope = "PROVED", ind.extra.get("scope", f"{spec.cpus} CPUs")
+        why = f"for {spec.cpus} CPUs only; for any number: {par.reason or 'not proved'}"
+    elif failed:
+        status, scope = "FAILED", ""
+        cex = [r for r in results if r.engine in ("bmc", "explicit") and r.violated]
+        lengths = ", ".join(f"{r.engine}: {min(p.trace.length for p in r.properties if p.trace and p.holds is False)}"
+                            " steps" for r in cex if any(p.trace and p.holds is False for p in r.properties))
+        why = f"violated: {', '.join(failed)} (shortest counterexample: {lengths})"
+    else:
+        status, scope = "UNKNOWN", ""
+        why = par.reason or ind.reason or "no invariant and no counterexample"
+    targets = [model.Property(lem.name, "sometimes", lem.expr, lem.doc)
+               for lem in houdini.lemmas(system) if lem.expected == "sat"]
+    witnesses = bmc.witness(system, targets, max_depth=ex.depth, timeout=_z3_seconds("bmc", opts)) \
+        if targets else {}
+    _, _, disagreement = compare(spec, results)
+    matches = (status == "PROVED" and expected == "safe") or (status == "FAILED" and expected == "violated")
+    results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")}) for r in results]
+    return ProofOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=expected, status=status,
+                        scope=scope, why=why, results=tuple(results), witnesses=witnesses,
+                        matches=matches and not disagreement, disagreement=disagreement)
+
+
+def prove_exit_status(outcomes: Sequence[ProofOutcome]) -> int:
+    if any(o.disagreement for o in outcomes):
+        return EXIT_DISAGREE
+    if any(not o.matches and o.status != "UNKNOWN" for o in outcomes):
+        return EXIT_MISMATCH
+    if any(o.status == "UNKNOWN" for o in outcomes):
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 # exit statuses (documented in the README and docs/cli.md)

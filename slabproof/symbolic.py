@@ -131,6 +131,19 @@ def _const_values(e: object, out: set[int]) -> None:
         _const_values(e.body, out)
 
 
+def _cpu_consts(e: object, out: set[int]) -> None:
+    """The CPU numbers `CpuConst` names in `e`."""
+    if isinstance(e, CpuConst):
+        out.add(e.cpu)
+    elif isinstance(e, Read):
+        _cpu_consts(e.index, out)
+    elif isinstance(e, Op):
+        for a in e.args:
+            _cpu_consts(a, out)
+    elif isinstance(e, Quant):
+        _cpu_consts(e.body, out)
+
+
 class _Values:
     """How small integers are represented: bit-vectors (default) or integers."""
 
@@ -479,65 +492,6 @@ class FixedEncoding(_Encoding):
             parts.append(t[k] == rhs)
         return parts, sel
 
-    # -- which variables an instance reads and writes (for independence)
-    def _keys_read(self, e: object, env: dict, self_cpu: int | None, out: set) -> None:
-        if isinstance(e, Read):
-            f = e.family
-            if f.kind == "scalar":
-                out.add((f.name, None))
-            elif f.kind == "cpu":
-                out.add((f.name, self.cpu(e.index, env, self_cpu)))
-            elif isinstance(e.index, int):
-                out.add((f.name, e.index))
-            else:
-                out.update((f.name, i) for i in f.domain)
-                self._keys_read(e.index, env, self_cpu, out)
-        elif isinstance(e, Op):
-            if e.op != "cpueq":
-                for a in e.args:
-                    self._keys_read(a, env, self_cpu, out)
-        elif isinstance(e, Quant):
-            for c in range(self.ncpus):
-                self._keys_read(e.body, {**env, e.bound.name: c}, self_cpu, out)
-
-    def footprint(self, inst: Instance) -> tuple[frozenset, frozenset]:
-        """(variables read, variables possibly written) by an instance's guard and update."""
-        act = self.action(inst)
-        reads: set = set()
-        writes: set = set()
-        self._keys_read(act.guard, {}, inst.cpu, reads)
-        for a in act.update:
-            f = a.family
-            if isinstance(a, AssignAll):
-                for c in range(self.ncpus):
-                    self._keys_read(a.value, {a.bound.name: c}, inst.cpu, reads)
-                    writes.add((f.name, c))
-                continue
-            self._keys_read(a.value, {}, inst.cpu, reads)
-            if f.kind == "scalar":
-                writes.add((f.name, None))
-            elif f.kind == "cpu":
-                writes.add((f.name, self.cpu(a.index, {}, inst.cpu)))
-            elif isinstance(a.index, int):
-                writes.add((f.name, a.index))
-            else:
-                self._keys_read(a.index, {}, inst.cpu, reads)
-                writes.update((f.name, i) for i in f.domain)
-        return frozenset(reads), frozenset(writes)
-
-    def independent_pairs(self) -> list[tuple[int, int]]:
-        """Pairs (a, b) of instance ids, a > b, that commute in every state and never enable or
-        disable each other: neither writes a variable the other reads or writes."""
-        fp = [self.footprint(i) for i in self.instances]
-        out = []
-        for a in range(len(fp)):
-            ra, wa = fp[a]
-            for b in range(a):
-                rb, wb = fp[b]
-                if not (wa & (rb | wb)) and not (wb & ra):
-                    out.append((a, b))
-        return out
-
     # -- reading concrete states (for traces)
     def eval(self, e: Expr, state: tuple[int, ...], self_cpu: int | None = None) -> int:
         return evaluate(e, self.layout, state, self_cpu, self.writer_cpus)
@@ -648,7 +602,23 @@ class GroundEncoding(FixedEncoding):
     def __init__(self, system: System, fresh: Sequence[str] = ("self", "d", "e"), values: str = "bv") -> None:
         _Encoding.__init__(self, system, values)
         nw = len(system.writer_cpus)
-        names = [f"writer{w}.cpu" for w in range(nw)] + list(fresh)
+        # CPUs named by number (a migrating writer's CPUs): the writer's own, or one more distinct constant
+        named: set[int] = set()
+        for a in system.actions:
+            _cpu_consts(a.guard, named)
+            for u in a.update:
+                _cpu_consts(u.value, named)
+                if isinstance(u, Assign):
+                    _cpu_consts(u.index, named)
+            for e in (a.touches, a.ipi_targets):
+                if e is not None:
+                    _cpu_consts(e, named)
+        self.named = {c: (system.writer_cpus.index(c) if c in system.writer_cpus else None) for c in sorted(named)}
+        extra_named = [c for c, w in self.named.items() if w is None]
+        self.n_distinct = nw + len(extra_named)  # pairwise distinct ground terms come first
+        names = [f"writer{w}.cpu" for w in range(nw)] + [f"cpu{c}" for c in extra_named] + list(fresh)
+        for i, c in enumerate(extra_named):
+            self.named[c] = nw + i
         self.cpu_width = max(1, (len(names) - 1).bit_length())
         self.cpu_terms = [z3.BitVec(n, self.cpu_width) for n in names]
         self.cpu_names = names
@@ -659,7 +629,7 @@ class GroundEncoding(FixedEncoding):
         for key, slot in self.layout.slot.items():
             self.keys[slot] = key
         self.writer_cpus = tuple(range(nw))  # positions of the writers' CPUs
-        self.self_pos = nw + list(fresh).index("self") if "self" in fresh else None
+        self.self_pos = names.index("self") if "self" in fresh else None
         self.instances = []
         for ai, act in enumerate(system.actions):
             if act.actor == "writer":
@@ -682,14 +652,16 @@ class GroundEncoding(FixedEncoding):
             return self.cpu_terms[t.writer]
         if isinstance(t, Bound):
             return env[t.name]
+        if isinstance(t, CpuConst):
+            return self.cpu_terms[self.named[t.cpu]]  # type: ignore[index]
         raise TypeError(f"{t!r} has no meaning for any number of CPUs")
 
     def cpu_eq(self, a: CpuRef, b: CpuRef) -> Term:
         ia, ib = self.pos(a), self.pos(b)
         if ia == ib:
             return z3.BoolVal(True)
-        nw = len(self.system.writer_cpus)
-        if ia < nw and ib < nw:
+        nd = self.n_distinct
+        if ia < nd and ib < nd:
             return z3.BoolVal(False)
         return a == b  # type: ignore[return-value]
 
@@ -707,7 +679,7 @@ class GroundEncoding(FixedEncoding):
 
     def axioms(self, state: dict[Key, Term]) -> Term:
         """Writers on distinct CPUs; ground terms within range; equal CPUs, equal per-CPU values."""
-        nw = len(self.system.writer_cpus)
+        nw = self.n_distinct
         parts: list[Term] = []
         if nw > 1:
             parts.append(z3.Distinct(*self.cpu_terms[:nw]))
