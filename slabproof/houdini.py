@@ -561,13 +561,13 @@ class Queries:
         self.deadline = deadline
         self.s, self.t = enc.state("s"), enc.state("t")
         self.solver = z3.SolverFor("QF_FD")
-        self.solver.set("sat.core.minimize", True)
-        self.solver.add(enc.domain(self.s))
+        self.base = [enc.domain(self.s)]
         axioms = getattr(enc, "axioms", None)
         if axioms is not None:
-            self.solver.add(axioms(self.s))
+            self.base.append(axioms(self.s))
         parts, self.sel = enc.selector_step(self.s, self.t, "step")
-        self.solver.add(*parts)
+        self.base.extend(parts)
+        self.solver.add(*self.base)
         self._atoms: dict[tuple, z3.ExprRef] = {}
         nw = len(self.system.writer_cpus)
         # the CPU terms a bound role ranges over, with the condition that it runs no writer
@@ -577,13 +577,11 @@ class Queries:
                                         for w in range(nw)]))
             if not z3.is_false(side):
                 self._free.append((c, side))
-        self.lits = [z3.Bool(f"cand{i}") for i in range(len(clauses))]
-        self.post: list[z3.ExprRef] = []
+        self.pre = [self.clause(c, self.s, "s") for c in clauses]
+        self.post = [self.clause(c, self.t, "t") for c in clauses]
+        self._core_solver: z3.Solver | None = None
+        self.lits: list[z3.ExprRef] = []
         self.by_lit: dict[int, int] = {}
-        for i, c in enumerate(clauses):
-            self.solver.add(z3.Implies(self.lits[i], self.clause(c, self.s, "s")))
-            self.post.append(self.clause(c, self.t, "t"))
-            self.by_lit[self.lits[i].get_id()] = i
 
     def _atom(self, a: Atom, state: dict, tag: str, env: dict) -> z3.ExprRef:
         cpu = env.get(a.role) if a.role in ("x", "y") else None
@@ -627,20 +625,74 @@ class Queries:
         m = self.check(active, z3.Or(*[z3.Not(self.post[i]) for i in sorted(active)]))
         return None if isinstance(m, set) else m
 
+    def houdini(self, active: set[int], on_round: Callable[[int, int], None] | None = None) -> set[int]:
+        """The largest inductive subset of `active` (Houdini).
+
+        Within one solver frame holding the hypothesis Inv(active), keep finding
+        successors that break a remaining candidate and dropping what they
+        break (a counterexample under the stronger hypothesis is one under any
+        weaker one); then restart the frame with the survivors, until a frame
+        finds nothing.
+        """
+        rounds = 0
+        sol = self.solver
+        while True:
+            symbolic.set_deadline(sol, self.deadline)
+            sol.push()
+            try:
+                sol.add(*[self.pre[i] for i in sorted(active)])
+                current = set(active)
+                while current:
+                    sol.push()
+                    try:
+                        sol.add(z3.Or(*[z3.Not(self.post[i]) for i in sorted(current)]))
+                        symbolic.set_deadline(sol, self.deadline)
+                        if not symbolic.check(sol):
+                            break
+                        current -= self.violated(sol.model(), current)
+                        rounds += 1
+                        if on_round is not None:
+                            on_round(rounds, len(current))
+                    finally:
+                        sol.pop()
+            finally:
+                sol.pop()
+            if current == active:
+                return active
+            active = current
+
     def violated(self, m: z3.ModelRef, among: Iterable[int]) -> set[int]:
         return {i for i in among if not z3.is_true(m.eval(self.post[i], model_completion=True))}
 
-    def check(self, active: set[int], goal: z3.ExprRef) -> z3.ModelRef | set[int]:
-        """A model of Inv(active) and `goal`, or an unsat core (candidate indices)."""
-        symbolic.set_deadline(self.solver, self.deadline)
-        self.solver.push()
-        self.solver.add(goal)
+    def _cores(self) -> z3.Solver:
+        """A second solver with one assumption literal per candidate, for unsat cores (slower)."""
+        if self._core_solver is None:
+            sol = z3.SolverFor("QF_FD")
+            sol.set("sat.core.minimize", True)
+            sol.add(*self.base)
+            self.lits = [z3.Bool(f"cand{i}") for i in range(len(self.pre))]
+            for i, pre in enumerate(self.pre):
+                sol.add(z3.Implies(self.lits[i], pre))
+                self.by_lit[self.lits[i].get_id()] = i
+            self._core_solver = sol
+        return self._core_solver
+
+    def check(self, active: set[int], goal: z3.ExprRef, core: bool = False) -> z3.ModelRef | set[int]:
+        """A model of Inv(active) and `goal`; else the unsat core (candidate indices) when `core`,
+        an empty set otherwise."""
+        sol = self._cores() if core else self.solver
+        symbolic.set_deadline(sol, self.deadline)
+        sol.push()
         try:
-            if symbolic.check(self.solver, *[self.lits[i] for i in sorted(active)]):
-                return self.solver.model()
-            return {self.by_lit[x.get_id()] for x in self.solver.unsat_core()}
+            sol.add(goal)
+            if core:
+                if symbolic.check(sol, *[self.lits[i] for i in sorted(active)]):
+                    return sol.model()
+                return {self.by_lit[x.get_id()] for x in sol.unsat_core()}
+            sol.add(*[self.pre[i] for i in sorted(active)])
+            return sol.model() if symbolic.check(sol) else set()
         finally:
-            self.solver.pop()
+            sol.pop()
 
 
 def _refuted(system: System, states: Sequence[tuple[int, ...]], names: Sequence[str]) -> dict[str, int]:
@@ -662,7 +714,8 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
     """Candidates filtered by `states`, Houdini, the properties, minimization and the lemmas, over `enc`.
 
     Candidates come in levels (`generate`); a richer level is tried only when
-    the last one left a property unproved that no state of `states` violates.
+    the last one left a property unproved and no state of `states` violates
+    any property (a spec the data shows violated cannot be proved safe).
     """
     system = enc.system
     deadline = time.monotonic() + timeout if timeout is not None else None
@@ -674,7 +727,7 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
         if pf.reason or not pf.unproved or level >= max_level:
             break
         refuted = _refuted(system, states, [n for n in always if n in pf.unproved])
-        if all(n in refuted for n in pf.unproved):
+        if refuted:  # the spec is violated: richer candidates cannot make it safe
             for n in refuted:
                 pf.unproved[n] += "; a state the explicit engine reached violates it"
             break
@@ -697,20 +750,16 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         symbolic.set_deadline(z3.Solver(), deadline)  # fail early when no time is left
         q = Queries(enc, clauses, deadline)
 
-        def find_cti(act: set[int]) -> set[int] | None:
-            r = q.cti(act)
-            return None if r is None else q.violated(r, act)
-
         def count(r: int, n: int) -> None:
             pf.rounds = r
 
-        active = fixpoint(active, find_cti, count)
+        active = q.houdini(active, count)
         pf.inductive = [clauses[i] for i in sorted(active)]
         cores: dict[str, set[int]] = {}
         for p in system.properties:
             if p.kind != "always":
                 continue
-            r = q.check(active, z3.Not(enc.pred(p.expr, q.s)))
+            r = q.check(active, z3.Not(enc.pred(p.expr, q.s)), core=minimize)
             if isinstance(r, set):
                 cores[p.name] = r
             else:
@@ -722,7 +771,7 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         else:
             keep = set(active)
         pf.invariant = [clauses[i] for i in sorted(keep)]
-        pf.proved = {n: [clauses[i] for i in sorted(c)] for n, c in cores.items()}
+        pf.proved = {n: [clauses[i] for i in sorted(c)] for n, c in cores.items()}  # (empty unless minimizing)
         pf.lemmas = _lemmas(q, active)
     except SolverGaveUp as e:
         pf.reason = f"solver gave up: {e.reason}"
@@ -741,7 +790,7 @@ def _minimize(q: Queries, active: set[int], needed: set[int]) -> set[int]:
         if m is None:
             return keep
         broken = sorted(q.violated(m, keep))
-        core = q.check(active, z3.Not(q.post[broken[0]]))
+        core = q.check(active, z3.Not(q.post[broken[0]]), core=True)
         if not isinstance(core, set) or core <= keep:  # pragma: no cover - active is inductive
             raise RuntimeError("a clause of the inductive invariant is not preserved")
         keep |= core

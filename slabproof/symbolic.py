@@ -733,9 +733,10 @@ class GroundEncoding(FixedEncoding):
 class ParamEncoding(_Encoding):
     """The system for any number of CPUs (see the module docstring)."""
 
-    def __init__(self, system: System, values: str = "bv") -> None:
+    def __init__(self, system: System, values: str = "bv", cpu_sort: z3.SortRef | None = None) -> None:
         super().__init__(system, values)
-        self.Cpu = z3.DeclareSort("Cpu")
+        # `cpu_sort`: another sort for the CPUs (a finite enumeration, to pin the number in tests)
+        self.Cpu = cpu_sort if cpu_sort is not None else z3.DeclareSort("Cpu")
         nw = len(system.writer_cpus)
         self.writer_cpu = [z3.Const(f"writer{w}.cpu", self.Cpu) for w in range(nw)]
         self.cpu_families = [f for f in system.families.values() if f.kind == "cpu"]
