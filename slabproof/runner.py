@@ -52,7 +52,7 @@ def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineRes
 
 _NEEDS_STATES = ("bmc", "induction", "param")
 # seconds each Z3 engine may take per spec when --timeout is not given; past it: UNKNOWN, with the reason
-Z3_DEFAULT_SECONDS = {"bmc": 15.0, "induction": 60.0, "param": 60.0}
+Z3_DEFAULT_SECONDS = {"bmc": 20.0, "induction": 60.0, "param": 60.0}
 
 
 def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
