@@ -52,7 +52,7 @@ def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineRes
 
 _NEEDS_STATES = ("bmc", "induction", "param")
 # seconds each Z3 engine may take per spec when --timeout is not given; past it: UNKNOWN, with the reason
-Z3_DEFAULT_SECONDS = {"bmc": 20.0, "induction": 60.0, "param": 60.0}
+Z3_DEFAULT_SECONDS = {"bmc": 10.0, "induction": 60.0, "param": 60.0}
 
 
 def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
@@ -165,6 +165,9 @@ def load_all(paths: Iterable[str], cpus: int | None = None) -> list[Spec]:
     return specs
 
 
+UNDECIDED = "undecided: "  # how compare() starts the reason when no engine could decide the spec
+
+
 def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str]:
     """(matches, why not, disagreement) for one spec's results.
 
@@ -197,9 +200,12 @@ def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str
     if disagreement:
         return False, disagreement, disagreement
     unknown = [r for r in results if r.verdict == Verdict.UNKNOWN]
-    if unknown:
-        return False, "; ".join(f"{r.engine}: unknown ({r.reason}) after {r.states:,} states, depth {r.depth}"
-                                for r in unknown), ""
+    # An engine that could not decide is shown as UNKNOWN in every report; it leaves the spec
+    # undecided only when no other engine decided every property completely.
+    complete = [r for r in decided if r.complete and all(holds(r, p) is not None for p in names)]
+    if unknown and not complete:
+        return False, UNDECIDED + "; ".join(f"{r.engine}: unknown ({r.reason}) after {r.states:,} states, "
+                                            f"depth {r.depth}" for r in unknown), ""
     exp = spec.expect
     for r in decided:
         if r.verdict == Verdict.VIOLATED:
@@ -319,10 +325,13 @@ EXIT_UNKNOWN = 4  # some engine could not decide (limit, timeout, interrupt, sol
 
 
 def exit_status(outcomes: Sequence[SpecOutcome]) -> int:
+    """3 if engines disagree; else 1 if a decided verdict contradicts its spec; else 4 if a spec
+    was left undecided (no engine decided every property); else 0."""
     if any(o.disagreement for o in outcomes):
         return EXIT_DISAGREE
-    if any(not o.matches and not any(r.verdict == Verdict.UNKNOWN for r in o.results) for o in outcomes):
+    undecided = [o for o in outcomes if not o.matches and o.mismatch.startswith(UNDECIDED)]
+    if any(not o.matches and o not in undecided for o in outcomes):
         return EXIT_MISMATCH
-    if any(r.verdict == Verdict.UNKNOWN for o in outcomes for r in o.results):
+    if undecided:
         return EXIT_UNKNOWN
     return EXIT_OK
