@@ -260,8 +260,12 @@ class _Tables:
                 gdata.append(S[:, col[k]])
         self.lfams = [f.name for f in fam.values() if f.kind == "cpu"]
         self.ldesc: list[tuple[str, str | None]] = [(f, None) for f in self.lfams]
-        self.derived = [(F.name, V.name) for F in fam.values() if F.kind == "finite" and len(F.domain) > 1
-                        for V in fam.values() if V is not F and set(F.domain) <= set(V.values)] if derived else []
+        # F[V] when V's values cover F's domain; not for a domain that starts at 0 (writer and cache
+        # numbers, which counters and flags take too), nor for a Boolean V
+        self.derived = [(F.name, V.name) for F in fam.values()
+                        if F.kind == "finite" and len(F.domain) > 1 and min(F.domain) > 0
+                        for V in fam.values()
+                        if V is not F and not V.is_bool and set(F.domain) <= set(V.values)] if derived else []
         for F, Vn in self.derived:
             if fam[Vn].kind == "cpu":
                 self.ldesc.append((F, Vn))
