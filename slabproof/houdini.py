@@ -434,6 +434,11 @@ def generate(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
     return sorted(set(out), key=clause_key)
 
 
+def _ncpus(system: System, slots: Sequence[tuple]) -> int:
+    """The number of CPUs of the states `slots` describes (the data may come from a bigger system)."""
+    return len({k[1] for k in slots if system.families[k[0]].kind == "cpu"})
+
+
 def holds_on(system: System, clauses: Iterable[Clause], states: Sequence[tuple[int, ...]],
              slots: Sequence[tuple]) -> list[Clause]:
     """The clauses false in some of `states` (an independent, slow check used by tests)."""
@@ -699,9 +704,11 @@ class Queries:
             sol.pop()
 
 
-def _refuted(system: System, states: Sequence[tuple[int, ...]], names: Sequence[str]) -> dict[str, int]:
+def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple],
+             names: Sequence[str]) -> dict[str, int]:
     """The properties among `names` false in one of `states` (they cannot be proved), with that state's index."""
-    layout = Layout(system.families.values(), system.ncpus)
+    layout = Layout(system.families.values(), _ncpus(system, slots))
+    assert [layout.slot[k] for k in slots] == list(range(len(slots)))
     out: dict[str, int] = {}
     for n in names:
         src = compile_guard(system.property(n).expr, layout, None, system.writer_cpus)
@@ -714,12 +721,15 @@ def _refuted(system: System, states: Sequence[tuple[int, ...]], names: Sequence[
 
 
 def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-          timeout: float | None = None, minimize: bool = True, max_level: int = 1) -> Proof:
+          timeout: float | None = None, minimize: bool = True, max_level: int = 1,
+          violated: Sequence[str] = ()) -> Proof:
     """Candidates filtered by `states`, Houdini, the properties, minimization and the lemmas, over `enc`.
 
     Candidates come in levels (`generate`); a richer level is tried only when
     the last one left a property unproved and no state of `states` violates
-    any property (a spec the data shows violated cannot be proved safe).
+    any property, nor is any named in `violated` (properties the explicit
+    engine found violated, passed as data): a spec shown violated cannot be
+    proved safe.
     """
     system = enc.system
     deadline = time.monotonic() + timeout if timeout is not None else None
@@ -730,7 +740,8 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
         pf.level = level
         if pf.reason or not pf.unproved or level >= max_level:
             break
-        refuted = _refuted(system, states, [n for n in always if n in pf.unproved])
+        refuted = _refuted(system, states, slots, [n for n in always if n in pf.unproved and n not in violated])
+        refuted.update({n: -1 for n in violated if n in pf.unproved})
         if refuted:  # the spec is violated: richer candidates cannot make it safe
             for n in refuted:
                 pf.unproved[n] += "; a state the explicit engine reached violates it"

@@ -4,8 +4,9 @@ CPUs are an uninterpreted sort; per-CPU state is a function over it; each
 candidate clause (`houdini.generate`) is read for *every* CPU that runs no
 writer (``forall x``), for each writer's CPU, and for every two distinct
 CPUs. The candidates are those true in the states the explicit engine reached
-for the spec's number of CPUs (data from the runner) -- a cheap filter; what
-makes the result hold for every number is the check that follows.
+(data from the runner, which explores the spec with at least two CPUs that run
+no writer, so that clauses about two such CPUs can be observed) -- a cheap
+filter; what makes the result hold for every number is the check that follows.
 
 The queries Houdini needs (``Inv and T and not Inv'``, ``Inv and not P``,
 the lemmas) are instantiated over finitely many CPU terms
@@ -37,14 +38,14 @@ SCOPE = "any number of CPUs"
 
 
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-          timeout: float | None = None, minimize: bool = True) -> houdini.Proof:
+          timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for any number of CPUs (see the module docstring)."""
-    return houdini.prove(GroundEncoding(system), states, slots, timeout=timeout, minimize=minimize)
+    return houdini.prove(GroundEncoding(system), states, slots, timeout=timeout, minimize=minimize, violated=violated)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-        timeout: float | None = None, minimize: bool = True) -> EngineResult:
+        timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> EngineResult:
     """Find and check a universally quantified inductive invariant."""
     t0 = time.monotonic()
-    pf = prove(system, states, slots, timeout=timeout, minimize=minimize)
+    pf = prove(system, states, slots, timeout=timeout, minimize=minimize, violated=violated)
     return houdini.to_result(system, pf, time.monotonic() - t0, "param", SCOPE, NOT_APPLICABLE)

@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from . import checker, model
 from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
-from .spec import Spec, SpecError, load
+from .spec import MAX_CPUS, Spec, SpecError, load
 
 ENGINES: tuple[str, ...] = ("explicit",)
 
@@ -85,15 +85,35 @@ def _induction(system: model.System, opts: RunOptions, shared: dict) -> EngineRe
 
     data = _reachable(system, opts, shared)
     return induction.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("induction", opts),
-                         minimize=opts.prove)
+                         minimize=opts.prove, violated=data.violated)
+
+
+# the any-N engine's candidates are filtered by states with at least this many CPUs that run no writer,
+# so that clauses about two such CPUs (two reapers never both hold slab_mutex) can be observed
+PARAM_FREE_CPUS = 2
+PARAM_DATA_MAX_STATES = 50_000  # a breadth-first prefix is still a sound filter: Houdini checks the rest
+
+
+def _param_data(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+    spec = system.spec
+    want = len(spec.writers) + PARAM_FREE_CPUS
+    own = _reachable(system, opts, shared)
+    if spec.cpus >= want or want > MAX_CPUS or set(own.violated) - {"writer_terminates"}:
+        return own  # (a spec shown violated cannot be proved safe: no need for more data)
+    if "param_data" not in shared:
+        bigger = model.build(spec.with_cpus(want))
+        shared["param_data"] = checker.explore(bigger, symmetry=True, keep_states=True,
+                                               limits=checker.Limits(max_states=PARAM_DATA_MAX_STATES,
+                                                                     timeout=opts.limits.timeout))
+    return shared["param_data"]
 
 
 def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
     from . import param
 
-    data = _reachable(system, opts, shared)
+    data = _param_data(system, opts, shared)
     return param.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("param", opts),
-                     minimize=opts.prove)
+                     minimize=opts.prove, violated=_reachable(system, opts, shared).violated)
 
 
 def _combine(results: list[EngineResult]) -> list[EngineResult]:
