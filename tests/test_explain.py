@@ -163,7 +163,7 @@ def test_cli_explain_text_json_and_exit_codes():
     assert "7 of 7 claims confirmed at 2 CPUs" in p.stdout
     assert "Claim 7  CONFIRMED" in p.stdout and "Counterexample for no_use_after_free" in p.stdout
     assert "states/s" not in p.stdout + p.stderr  # no progress bar when piped
-    j = run("explain", "--cpus", "2", "--json")
+    j = run("explain", "--cpus", "2", "--json", "--engine", "explicit,induction")
     assert j.returncode == 0, j.stderr
     doc = json.loads(j.stdout)
     assert doc["verdict"] == "confirmed" and doc["exit_status"] == 0 and doc["cpus"] == 2

@@ -30,7 +30,7 @@ from .conftest import ROOT, SPECS
 
 SMALL = str(SPECS / "cache-if-prev-2cpu.toml")
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FUZZ_RUN = settings(max_examples=15, deadline=None,
+FUZZ_RUN = settings(max_examples=8, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 BOUND = checker.Limits(max_states=300)
 

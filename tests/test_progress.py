@@ -64,7 +64,7 @@ def test_the_cli_draws_only_when_both_streams_are_terminals(monkeypatch):
 
 
 def test_piped_output_has_no_progress():
-    p = run("check", str(SPECS / "reapers-if-prev-3cpu.toml"), "--cpus", "4", "--traces", "none")
+    p = run("check", str(SPECS / "reapers-if-prev-3cpu.toml"), "--cpus", "4", "--traces", "none", "--engine", "explicit")
     assert p.returncode == 0, p.stderr
     assert "states/s" not in p.stdout and "states/s" not in p.stderr
     assert "\x1b[" not in p.stdout + p.stderr
