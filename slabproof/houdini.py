@@ -8,12 +8,15 @@ each over its own encoding.
 **Candidates** are clauses over the model's state variables, generated from
 the families of the `System` (no clause is written by hand):
 
-* *global*: ``A => g != v`` -- A is true or a writer-position atom
+* *global*: ``A => g in S`` -- A is true or a writer-position atom
   ``writer_pc[w] == p``; g a scalar or finite variable;
-* *per CPU*: ``A and B(x) => c != v`` -- B(x) an atom over one CPU's
+* *per CPU*: ``A and B(x) => c in S`` -- B(x) an atom over one CPU's
   variables (``ac[x] == root#0``), c a global variable or one of the same
   CPU's variables, or ``false``;
 * *pairs*: ``not (B1(x) and B2(y))`` for two different CPUs.
+
+Level 1 adds *derived* columns: a finite family read at the value of another
+variable (``ac_state[prev[writer0]]``, ``ac_state[ac[x]]``).
 
 A CPU in a clause has a *role*: ``w0``, ``w1``... the CPU writer w runs on,
 or ``x`` / ``y``, any CPU that runs no writer (universally quantified).
@@ -21,9 +24,10 @@ Clauses over roles are symmetric under permutations of the non-writer CPUs,
 so they can be filtered against the explicit engine's canonical states and
 read for any number of CPUs.
 
-**Filtering**: a candidate survives only if it holds in every state the
-explicit engine reached (passed in as data). The generator never produces a
-clause a weaker surviving clause implies (fewer premises, same conclusion).
+**Filtering**: S is the set of values the variable takes in the states the
+explicit engine reached (passed in as data) where the premises hold, so every
+candidate holds in all of them. The generator never produces a clause the
+clauses with fewer premises already imply.
 
 **Houdini**: repeatedly ask the solver for a state satisfying every remaining
 candidate with a successor violating some; drop the candidates that
@@ -41,23 +45,23 @@ import numpy as np
 import z3
 
 from . import symbolic
-
 from .expr import (
     FALSE,
     And,
-    In,
     Bound,
-    Const,
     Expr,
     Forall,
     Implies,
+    In,
+    Layout,
     Not,
     Op,
     Read,
     WriterCpu,
+    compile_guard,
+    evaluate,
 )
-from .expr import Layout, compile_guard, evaluate
-from .model import NONE, PROPERTY_DOCS, System
+from .model import PROPERTY_DOCS, System
 from .results import EngineResult, PropertyResult, Verdict
 from .symbolic import FixedEncoding, SolverGaveUp
 
@@ -512,31 +516,6 @@ def lemmas(system: System) -> list[Lemma]:
             "is there a state where the writer is at smp_call_function with prev set and a CPU holds prev?",
             Or(*prev_parts), "sat"))
     return out
-
-
-# ---------------------------------------------------------------------------
-# the fixpoint
-
-
-def fixpoint(active: set[int], find_cti: Callable[[set[int]], set[int] | None],
-             on_round: Callable[[int, int], None] | None = None) -> set[int]:
-    """Houdini: `find_cti(active)` returns the candidates a counterexample to induction violates, or None."""
-    rounds = 0
-    while True:
-        drop = find_cti(active)
-        if drop is None:
-            return active
-        if not drop:  # pragma: no cover - a CTI must violate some candidate
-            raise RuntimeError("counterexample to induction that violates no candidate")
-        active = active - drop
-        rounds += 1
-        if on_round is not None:
-            on_round(rounds, len(active))
-
-
-def const_value(e: Expr) -> int | None:
-    return e.value if isinstance(e, Const) else None
-
 
 
 # ---------------------------------------------------------------------------

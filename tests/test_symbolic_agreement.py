@@ -1,0 +1,54 @@
+"""All engines agree on every shipped spec, through the runner, as `check` runs them.
+
+The explicit engine, the fixed-N induction engine and the any-N engine run on
+every shipped spec at its own size; BMC joins them on every spec where a
+safety property is violated (its counterexample turns the proof engines'
+failure into VIOLATED) and on the 2-CPU safe specs, where it reaches the
+explorer's depth quickly (its SAFE needs that bound). No pair of engines may
+disagree on a property, every verdict must match the spec's expectation, and
+none may be UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from slabproof import runner, spec
+from slabproof.results import Verdict
+
+from .conftest import shipped
+
+SAFETY = {"no_use_after_free", "no_access_after_drain", "no_null_cpu_cache", "fresh_unreachable"}
+
+
+def _case(path) -> tuple[spec.Spec, tuple[str, ...]]:
+    s = spec.load(path)
+    broken = s.expect.verdict == "violated" and bool(set(s.expect.violates or SAFETY) & SAFETY)
+    engines = ("explicit", "induction", "param")
+    if broken or s.cpus == 2:
+        engines += ("bmc",)
+    return s, engines
+
+
+@pytest.mark.parametrize("path", shipped(), ids=[p.stem for p in shipped()])
+def test_all_engines_agree_and_match_the_expectation(path):
+    s, engines = _case(path)
+    o = runner.run_spec(s, runner.RunOptions(engines=engines))
+    assert not o.disagreement, o.disagreement
+    assert o.matches, o.mismatch
+    by = {r.engine: r for r in o.results}
+    for r in o.results:
+        assert r.verdict != Verdict.UNKNOWN, f"{r.engine}: {r.reason}"
+    explicit = by["explicit"]
+    safety_broken = set(explicit.violated) & SAFETY
+    for name in ("induction", "param", "bmc"):
+        if name not in by:
+            continue
+        r = by[name]
+        assert (r.verdict == Verdict.VIOLATED) == bool(safety_broken), name
+        for p in SAFETY:  # property by property, where both decide
+            if r.prop(p).holds is not None:
+                assert r.prop(p).holds == explicit.prop(p).holds, (name, p)
+    if not safety_broken:  # the proofs hold for every number of CPUs and for this one
+        assert by["param"].extra["scope"] == "any number of CPUs"
+        assert all(by["param"].prop(p).holds for p in SAFETY)
