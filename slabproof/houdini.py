@@ -683,6 +683,14 @@ class Queries:
             sol.pop()
 
 
+def _needs(e: Expr, positive: bool) -> int:
+    """CPU witnesses `e` needs (asserted when `positive`, else denied); unbounded when unsupported."""
+    try:
+        return symbolic.existentials(e, positive)
+    except symbolic.NotSupported:
+        return 10**9
+
+
 def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple],
              names: Sequence[str]) -> dict[str, int]:
     """The properties among `names` false in one of `states` (they cannot be proved), with that state's index."""
@@ -750,8 +758,12 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         active = q.houdini(active, count)
         pf.inductive = [clauses[i] for i in sorted(active)]
         cores: dict[str, set[int]] = {}
+        room = getattr(enc, "witnesses", None)  # the ground encoding has finitely many witness CPUs
         for p in system.properties:
             if p.kind != "always":
+                continue
+            if room is not None and _needs(p.expr, False) > room + 1:
+                pf.unproved[p.name] = "not supported: its negation needs more CPU witnesses than the encoding has"
                 continue
             r = q.check(active, z3.Not(enc.pred(p.expr, q.s)), core=minimize)
             if isinstance(r, set):
@@ -794,7 +806,10 @@ def _minimize(q: Queries, active: set[int], needed: set[int]) -> set[int]:
 def _lemmas(q: Queries, active: set[int]) -> list[dict[str, Any]]:
     enc = q.enc
     out = []
+    room = getattr(enc, "witnesses", None)
     for lem in lemmas(enc.system):
+        if room is not None and _needs(lem.expr, True) > room + 1:
+            continue
         r = q.check(active, enc.pred(lem.expr, q.s))
         sat = not isinstance(r, set)
         witness = None

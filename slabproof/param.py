@@ -30,7 +30,7 @@ from typing import Sequence
 from . import houdini
 from .model import System
 from .results import EngineResult
-from .symbolic import GroundEncoding
+from .symbolic import GroundEncoding, NotSupported
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
                                     "(the explicit engine decides it, for its number of CPUs)"}
@@ -40,7 +40,11 @@ SCOPE = "any number of CPUs"
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
           timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for any number of CPUs (see the module docstring)."""
-    return houdini.prove(GroundEncoding(system), states, slots, timeout=timeout, minimize=minimize, violated=violated)
+    try:
+        enc = GroundEncoding(system)
+    except NotSupported as e:
+        return houdini.Proof(reason=f"not supported: {e}")
+    return houdini.prove(enc, states, slots, timeout=timeout, minimize=minimize, violated=violated)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,

@@ -131,6 +131,44 @@ def _const_values(e: object, out: set[int]) -> None:
         _const_values(e.body, out)
 
 
+class NotSupported(Exception):
+    """A construct an encoding cannot represent exactly (the engine reports UNKNOWN, "not supported")."""
+
+
+def existentials(e: object, positive: bool = True) -> int:
+    """How many CPU witnesses `e` needs when asserted (positive) or denied: the existential quantifiers
+    in effect (`Exists` asserted, `Forall` denied). `NotSupported` for a quantifier whose polarity is
+    mixed (under an if-then-else condition or an equality)."""
+    if isinstance(e, Quant):
+        here = 1 if (e.kind == "exists") == positive else 0
+        return here + existentials(e.body, positive)
+    if isinstance(e, Op):
+        if e.op == "not":
+            return existentials(e.args[0], not positive)
+        if e.op == "implies":  # not a or b
+            parts = [existentials(e.args[0], not positive), existentials(e.args[1], positive)]
+            return max(parts) if positive else sum(parts)
+        if e.op in ("and", "or"):  # a disjunction needs the witnesses of one disjunct only
+            parts = [existentials(a, positive) for a in e.args]
+            return sum(parts) if (e.op == "and") == positive else max(parts, default=0)
+        if any(_has_quant(a) for a in e.args):
+            raise NotSupported(f"a CPU quantifier under '{e.op}'")
+        return 0
+    if isinstance(e, Read) and isinstance(e.index, Expr) and _has_quant(e.index):
+        raise NotSupported("a CPU quantifier inside an index")
+    return 0
+
+
+def _has_quant(e: object) -> bool:
+    if isinstance(e, Quant):
+        return True
+    if isinstance(e, Op):
+        return any(_has_quant(a) for a in e.args)
+    if isinstance(e, Read) and isinstance(e.index, Expr):
+        return _has_quant(e.index)
+    return False
+
+
 def _cpu_consts(e: object, out: set[int]) -> None:
     """The CPU numbers `CpuConst` names in `e`."""
     if isinstance(e, CpuConst):
@@ -630,6 +668,12 @@ class GroundEncoding(FixedEncoding):
             self.keys[slot] = key
         self.writer_cpus = tuple(range(nw))  # positions of the writers' CPUs
         self.self_pos = names.index("self") if "self" in fresh else None
+        # every quantifier of a step must be universal where the step is asserted (instantiated over the
+        # ground terms exactly); an existential would need witnesses the queries do not provide
+        for act in system.actions:
+            if existentials(act.guard) or any(_has_quant(u.value) for u in act.update):
+                raise NotSupported(f"step {act.step} quantifies over CPUs existentially")
+        self.witnesses = len(fresh) - 1 if "self" in fresh else len(fresh)  # fresh terms free for witnesses
         self.instances = []
         for ai, act in enumerate(system.actions):
             if act.actor == "writer":

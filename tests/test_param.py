@@ -36,7 +36,7 @@ def proof(name: str, minimize: bool = False) -> tuple[model.System, houdini.Proo
     return system, param.prove(system, r.extra["states"], r.extra["slots"], minimize=minimize)
 
 
-@pytest.mark.parametrize("name", ["memcg-if-prev-3cpu", "cache-if-prev-2cpu", "memcg-always-3cpu"])
+@pytest.mark.parametrize("name", ["memcg-if-prev-3cpu", "cache-always-2cpu"])
 def test_the_any_n_invariant_holds_on_every_state_the_explorer_reaches_for_2_to_4_cpus(name):
     system, pf = proof(name, True)
     assert pf.minimized and pf.invariant
@@ -46,7 +46,7 @@ def test_the_any_n_invariant_holds_on_every_state_the_explorer_reaches_for_2_to_
         assert holds_everywhere(big, pf.invariant, r.extra["states"]), f"{n} CPUs"
 
 
-@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("n", [2, 5])
 def test_the_any_n_invariant_is_inductive_for_fixed_numbers_of_cpus_too(n):
     """Re-checked with the unrolled encoding (a different translation) at several sizes."""
     _, pf = proof("memcg-if-prev-3cpu", True)
@@ -64,8 +64,7 @@ def test_the_invariant_reads_in_kernel_terms_and_has_the_ownership_fact():
     assert "cpu_cache[root] in {root#0, root#1}" in text
 
 
-@pytest.mark.parametrize("name", ["memcg-if-prev-3cpu", "memcg-always-3cpu", "memcg-never-3cpu",
-                                  "memcg-if-no-prev-3cpu", "cache-never-2cpu"])
+@pytest.mark.parametrize("name", ["memcg-if-prev-3cpu", "memcg-never-3cpu", "cache-if-no-prev-2cpu"])
 def test_the_patch_lemmas(name):
     system, pf = proof(name)
     lem = {x["name"]: x for x in pf.lemmas}
@@ -155,7 +154,7 @@ def variations(draw) -> spec.Spec:
     return replace(base, ipi=draw(st.sampled_from(spec.IPI_CONDITIONS)), tune_steps=tuple(tune), name="variation")
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(variations())
 def test_param_proofs_agree_with_the_explorer_on_generated_variations(s):
     system = model.build(s)

@@ -6,17 +6,19 @@ safety property is violated (its counterexample turns the proof engines'
 failure into VIOLATED) and on the 2-CPU safe specs, where it reaches the
 explorer's depth quickly (its SAFE needs that bound). No pair of engines may
 disagree on a property, every verdict must match the spec's expectation, and
-none may be UNKNOWN.
+none may be UNKNOWN. BMC's counterexamples are exactly as long as the
+explorer's shortest ones and replay step by step in the explicit model.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from slabproof import runner, spec
+from slabproof import checker, model, runner, spec
 from slabproof.results import Verdict
 
 from .conftest import shipped
+from .replay import holds, replay
 
 SAFETY = {"no_use_after_free", "no_access_after_drain", "no_null_cpu_cache", "fresh_unreachable"}
 
@@ -33,7 +35,8 @@ def _case(path) -> tuple[spec.Spec, tuple[str, ...]]:
 @pytest.mark.parametrize("path", shipped(), ids=[p.stem for p in shipped()])
 def test_all_engines_agree_and_match_the_expectation(path):
     s, engines = _case(path)
-    o = runner.run_spec(s, runner.RunOptions(engines=engines))
+    # a generous time limit: the verdicts must not depend on the machine's speed
+    o = runner.run_spec(s, runner.RunOptions(engines=engines, limits=checker.Limits(timeout=600)))
     assert not o.disagreement, o.disagreement
     assert o.matches, o.mismatch
     by = {r.engine: r for r in o.results}
@@ -52,3 +55,14 @@ def test_all_engines_agree_and_match_the_expectation(path):
     if not safety_broken:  # the proofs hold for every number of CPUs and for this one
         assert by["param"].extra["scope"] == "any number of CPUs"
         assert all(by["param"].prop(p).holds for p in SAFETY)
+    if "bmc" in by and safety_broken:
+        system = model.build(s)
+        b = by["bmc"]
+        first = min(explicit.prop(p).trace.length for p in safety_broken)
+        assert min(b.prop(p).trace.length for p in b.violated) == first  # BMC's shortest = BFS's shortest
+        for p in b.violated:
+            tr = b.prop(p).trace
+            assert tr.length == explicit.prop(p).trace.length, p
+            comp, states = replay(system, tr)  # every step is a step of checker.Compiled.succ
+            end = states[-2] if tr.steps and tr.steps[-1].violating else states[-1]
+            assert not holds(comp, system, p, end)
