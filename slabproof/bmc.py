@@ -103,7 +103,8 @@ def _trace(enc: FixedEncoding, prop: Property, states: list[tuple[int, ...]], st
 
 
 def run(system: System, *, max_depth: int | None = None, complete_depth: int | None = None,
-        timeout: float | None = None, values: str = "bv", extra_depth: int = 2) -> EngineResult:
+        timeout: float | None = None, rlimit: int | None = None, values: str = "bv",
+        extra_depth: int = 2) -> EngineResult:
     """Bounded model checking of `system` up to `max_depth` steps (default: `complete_depth`, else 64).
 
     `complete_depth`: a depth within which every reachable state is known to
@@ -111,7 +112,7 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
     reaching it without a violation gives SAFE.
     """
     t0 = time.monotonic()
-    deadline = t0 + timeout if timeout is not None else None
+    budget = symbolic.Budget(timeout, rlimit)
     k_max = max_depth if max_depth is not None else (complete_depth if complete_depth is not None
                                                      else DEFAULT_MAX_DEPTH)
     enc = FixedEncoding(system, values)
@@ -129,11 +130,10 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
     def solve(goal: z3.ExprRef) -> z3.ModelRef | None:
         nonlocal queries
         queries += 1
-        symbolic.set_deadline(solver, deadline)
         solver.push()
         solver.add(goal)
         try:
-            return solver.model() if symbolic.check(solver) else None
+            return solver.model() if symbolic.check(solver, budget=budget) else None
         finally:
             solver.pop()
 
@@ -171,7 +171,8 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
                     and all(p.name in found for p in sometimes):
                 break
     except SolverGaveUp as e:
-        reason = f"solver gave up at depth {depth_done + 1}: {e.reason}"
+        reason = f"no violation within {depth_done} of the {k_max} steps: {e.reason}" if depth_done >= 0 \
+            else f"solver gave up: {e.reason}"
     except KeyboardInterrupt:
         reason = "interrupted"
 
@@ -220,9 +221,9 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
 
 
 def witness(system: System, targets: Sequence[Property], *, max_depth: int = DEFAULT_MAX_DEPTH,
-            timeout: float | None = None) -> dict[str, Trace | None]:
+            timeout: float | None = None, rlimit: int | None = None) -> dict[str, Trace | None]:
     """A shortest trace to a state satisfying each target (None: none within `max_depth` steps)."""
-    deadline = time.monotonic() + timeout if timeout is not None else None
+    budget = symbolic.Budget(timeout, rlimit)
     enc = FixedEncoding(system)
     solver = z3.SolverFor("QF_FD")
     un = _Unroller(enc, solver)
@@ -234,11 +235,10 @@ def witness(system: System, targets: Sequence[Property], *, max_depth: int = DEF
             for t in targets:
                 if out[t.name] is not None:
                     continue
-                symbolic.set_deadline(solver, deadline)
                 solver.push()
                 solver.add(enc.pred(t.expr, un.states[i]))
                 try:
-                    if symbolic.check(solver):
+                    if symbolic.check(solver, budget=budget):
                         states, steps = un.path(solver.model(), i)
                         out[t.name] = _trace(enc, t, states, steps, "witness")
                 finally:

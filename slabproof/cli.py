@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"spec files or directories (default: the specs in ./{DEFAULT_SPEC_DIR}/ expected safe)")
     pr.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
     pr.add_argument("--timeout", type=_seconds, metavar="S",
-                    help="seconds per Z3 engine and spec (default: runner.Z3_DEFAULT_SECONDS); past it: UNKNOWN")
+                    help="seconds per Z3 engine and spec (default: a deterministic budget, "
+                         "runner.Z3_DEFAULT_UNITS); past it: UNKNOWN")
     pr.add_argument("--invariant", choices=("auto", "all", "none"), default="auto",
                     help="print the invariant: auto (for named files), all, none")
     pr.add_argument("--json", action="store_true", help="print the proofs as JSON")

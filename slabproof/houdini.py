@@ -37,7 +37,6 @@ inductive subset of the candidates.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -543,10 +542,10 @@ class Proof:
 class Queries:
     """One incremental solver holding Inv(s) -- an assumption literal per candidate -- and T(s, t)."""
 
-    def __init__(self, enc: FixedEncoding, clauses: Sequence[Clause], deadline: float | None) -> None:
+    def __init__(self, enc: FixedEncoding, clauses: Sequence[Clause], budget: symbolic.Budget) -> None:
         self.enc = enc
         self.system = enc.system
-        self.deadline = deadline
+        self.budget = budget
         self.s, self.t = enc.state("s"), enc.state("t")
         self.solver = z3.SolverFor("QF_FD")
         self.base = [enc.domain(self.s)]
@@ -625,7 +624,6 @@ class Queries:
         rounds = 0
         sol = self.solver
         while True:
-            symbolic.set_deadline(sol, self.deadline)
             sol.push()
             try:
                 sol.add(*[self.pre[i] for i in sorted(active)])
@@ -634,8 +632,7 @@ class Queries:
                     sol.push()
                     try:
                         sol.add(z3.Or(*[z3.Not(self.post[i]) for i in sorted(current)]))
-                        symbolic.set_deadline(sol, self.deadline)
-                        if not symbolic.check(sol):
+                        if not symbolic.check(sol, budget=self.budget):
                             break
                         current -= self.violated(sol.model(), current)
                         rounds += 1
@@ -669,16 +666,15 @@ class Queries:
         """A model of Inv(active) and `goal`; else the unsat core (candidate indices) when `core`,
         an empty set otherwise."""
         sol = self._cores() if core else self.solver
-        symbolic.set_deadline(sol, self.deadline)
         sol.push()
         try:
             sol.add(goal)
             if core:
-                if symbolic.check(sol, *[self.lits[i] for i in sorted(active)]):
+                if symbolic.check(sol, *[self.lits[i] for i in sorted(active)], budget=self.budget):
                     return sol.model()
                 return {self.by_lit[x.get_id()] for x in sol.unsat_core()}
             sol.add(*[self.pre[i] for i in sorted(active)])
-            return sol.model() if symbolic.check(sol) else set()
+            return sol.model() if symbolic.check(sol, budget=self.budget) else set()
         finally:
             sol.pop()
 
@@ -708,7 +704,7 @@ def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
 
 
 def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-          timeout: float | None = None, minimize: bool = True, max_level: int = 1,
+          timeout: float | None = None, rlimit: int | None = None, minimize: bool = True, max_level: int = 1,
           violated: Sequence[str] = ()) -> Proof:
     """Candidates filtered by `states`, Houdini, the properties, minimization and the lemmas, over `enc`.
 
@@ -719,11 +715,11 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
     proved safe.
     """
     system = enc.system
-    deadline = time.monotonic() + timeout if timeout is not None else None
+    budget = symbolic.Budget(timeout, rlimit)
     always = [p.name for p in system.properties if p.kind == "always"]
     level = 0
     while True:
-        pf = _prove_level(enc, states, slots, level, deadline, minimize)
+        pf = _prove_level(enc, states, slots, level, budget, minimize)
         pf.level = level
         if pf.reason or not pf.unproved or level >= max_level:
             break
@@ -738,7 +734,7 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
 
 
 def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], level: int,
-                 deadline: float | None, minimize: bool) -> Proof:
+                 budget: symbolic.Budget, minimize: bool) -> Proof:
     system = enc.system
     pf = Proof()
     clauses = generate(system, states, slots, level)
@@ -749,8 +745,9 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
     active = {i for i, c in enumerate(clauses)
               if evaluate(clause_expr(system, c), layout, init, None, system.writer_cpus)}
     try:
-        symbolic.set_deadline(z3.Solver(), deadline)  # fail early when no time is left
-        q = Queries(enc, clauses, deadline)
+        if budget.spent():
+            raise SolverGaveUp(budget.spent())
+        q = Queries(enc, clauses, budget)
 
         def count(r: int, n: int) -> None:
             pf.rounds = r
@@ -781,6 +778,8 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         pf.lemmas = _lemmas(q, active)
     except SolverGaveUp as e:
         pf.reason = f"solver gave up: {e.reason}"
+    except KeyboardInterrupt:
+        pf.reason = "interrupted"
     return pf
 
 

@@ -40,15 +40,18 @@ NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant
 
 
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-          timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> houdini.Proof:
+          timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
+          violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for `system.ncpus` CPUs (see the module docstring)."""
-    return houdini.prove(FixedEncoding(system), states, slots, timeout=timeout, minimize=minimize, violated=violated)
+    return houdini.prove(FixedEncoding(system), states, slots, timeout=timeout, rlimit=rlimit,
+                         minimize=minimize, violated=violated)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-        timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> EngineResult:
+        timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
+        violated: Sequence[str] = ()) -> EngineResult:
     """Find and check an inductive invariant for `system.ncpus` CPUs."""
     t0 = time.monotonic()
-    pf = prove(system, states, slots, timeout=timeout, minimize=minimize, violated=violated)
+    pf = prove(system, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize, violated=violated)
     return houdini.to_result(system, pf, time.monotonic() - t0, "induction", f"{system.ncpus} CPUs",
                              NOT_APPLICABLE)

@@ -38,18 +38,21 @@ SCOPE = "any number of CPUs"
 
 
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-          timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> houdini.Proof:
+          timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
+          violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for any number of CPUs (see the module docstring)."""
     try:
         enc = GroundEncoding(system)
     except NotSupported as e:
         return houdini.Proof(reason=f"not supported: {e}")
-    return houdini.prove(enc, states, slots, timeout=timeout, minimize=minimize, violated=violated)
+    return houdini.prove(enc, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize,
+                         violated=violated)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
-        timeout: float | None = None, minimize: bool = True, violated: Sequence[str] = ()) -> EngineResult:
+        timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
+        violated: Sequence[str] = ()) -> EngineResult:
     """Find and check a universally quantified inductive invariant."""
     t0 = time.monotonic()
-    pf = prove(system, states, slots, timeout=timeout, minimize=minimize, violated=violated)
+    pf = prove(system, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize, violated=violated)
     return houdini.to_result(system, pf, time.monotonic() - t0, "param", SCOPE, NOT_APPLICABLE)

@@ -51,8 +51,10 @@ def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineRes
 # failed proof into a violation (`_combine`).
 
 _NEEDS_STATES = ("bmc", "induction", "param")
-# seconds each Z3 engine may take per spec when --timeout is not given; past it: UNKNOWN, with the reason
-Z3_DEFAULT_SECONDS = {"bmc": 10.0, "induction": 60.0, "param": 60.0}
+# What each Z3 engine may spend per spec when --timeout is not given, in Z3 resource units (rlimit): a
+# deterministic budget, so that a default run gives the same verdicts on every machine and under any load
+# (about 6 million units a second here: BMC's budget is some 8 s). Past it: UNKNOWN, with the reason.
+Z3_DEFAULT_UNITS = {"bmc": 50_000_000, "induction": 2_000_000_000, "param": 2_000_000_000}
 
 
 def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
@@ -67,15 +69,18 @@ def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineRe
     return r
 
 
-def _z3_seconds(name: str, opts: RunOptions) -> float:
-    return opts.limits.timeout if opts.limits.timeout is not None else Z3_DEFAULT_SECONDS[name]
+def _z3_budget(name: str, opts: RunOptions) -> dict:
+    """--timeout (wall-clock) when given, else the engine's deterministic default budget."""
+    if opts.limits.timeout is not None:
+        return {"timeout": opts.limits.timeout}
+    return {"rlimit": Z3_DEFAULT_UNITS[name]}
 
 
 def _bmc(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
     from . import bmc
 
     data = _reachable(system, opts, shared)
-    r = bmc.run(system, complete_depth=data.depth if data.complete else None, timeout=_z3_seconds("bmc", opts))
+    r = bmc.run(system, complete_depth=data.depth if data.complete else None, **_z3_budget("bmc", opts))
     shared["bmc"] = r
     return r
 
@@ -84,7 +89,7 @@ def _induction(system: model.System, opts: RunOptions, shared: dict) -> EngineRe
     from . import induction
 
     data = _reachable(system, opts, shared)
-    return induction.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("induction", opts),
+    return induction.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("induction", opts),
                          minimize=opts.prove, violated=data.violated)
 
 
@@ -112,7 +117,7 @@ def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult
     from . import param
 
     data = _param_data(system, opts, shared)
-    return param.run(system, data.extra["states"], data.extra["slots"], timeout=_z3_seconds("param", opts),
+    return param.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("param", opts),
                      minimize=opts.prove, violated=_reachable(system, opts, shared).violated)
 
 
@@ -316,8 +321,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
         why = par.reason or ind.reason or "no invariant and no counterexample"
     targets = [model.Property(lem.name, "sometimes", lem.expr, lem.doc)
                for lem in houdini.lemmas(system) if lem.expected == "sat"]
-    witnesses = bmc.witness(system, targets, max_depth=ex.depth, timeout=_z3_seconds("bmc", opts)) \
-        if targets else {}
+    witnesses = bmc.witness(system, targets, max_depth=ex.depth, **_z3_budget("bmc", opts)) if targets else {}
     _, _, disagreement = compare(spec, results)
     matches = (status == "PROVED" and expected == "safe") or (status == "FAILED" and expected == "violated")
     results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")}) for r in results]

@@ -42,6 +42,7 @@ equals (and nothing when it equals none), as the Python back end does.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence, Union
 
@@ -84,31 +85,62 @@ class SolverGaveUp(Exception):
         self.reason = reason
 
 
-def check(solver: z3.Solver, *assumptions: Term) -> bool:
-    """`True` for sat, `False` for unsat; `SolverGaveUp` for unknown."""
+class Budget:
+    """What a Z3 engine may spend: wall-clock seconds (a user's ``--timeout``) and/or Z3 resource
+    units (``rlimit``), which are deterministic -- the same run stops at the same point on every
+    machine and under any load, so default budgets do not make results depend on the machine.
+
+    `arm(solver)` before every check gives the solver what is left of both (Z3's ``rlimit`` is
+    counted from the start of each check; the units spent are read from Z3's context-wide counter).
+    """
+
+    def __init__(self, seconds: float | None = None, units: int | None = None) -> None:
+        self.seconds = seconds
+        self.units = units
+        self.deadline = time.monotonic() + seconds if seconds is not None else None
+        self._start = _rlimit_count()
+
+    def used(self) -> int:
+        """Z3 resource units spent since the budget was made (Z3 counts them for the whole context)."""
+        return _rlimit_count() - self._start
+
+    def arm(self, solver: z3.Solver) -> None:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise SolverGaveUp(self.spent())
+            solver.set("timeout", max(1, int(left * 1000)))
+        if self.units is not None:
+            left_units = self.units - self.used()
+            if left_units <= 0:
+                raise SolverGaveUp(self.spent())
+            solver.set("rlimit", left_units)
+
+    def spent(self) -> str:
+        """Why the budget ended, in words."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return f"time limit of {self.seconds:g} s reached"
+        if self.units is not None and self.used() >= self.units:
+            return f"budget of {self.units:,} Z3 resource units spent"
+        return ""
+
+
+def _rlimit_count() -> int:
+    st = z3.Solver().statistics()
+    return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
+
+
+def check(solver: z3.Solver, *assumptions: Term, budget: Budget | None = None) -> bool:
+    """`True` for sat, `False` for unsat; `SolverGaveUp` for unknown (with the budget's reason)."""
+    if budget is not None:
+        budget.arm(solver)
     r = solver.check(*assumptions)
     if r == z3.sat:
         return True
     if r == z3.unsat:
         return False
-    raise SolverGaveUp(solver.reason_unknown() or "the solver answered unknown")
-
-
-def set_deadline(solver: z3.Solver, deadline: float | None) -> None:
-    """Give `solver` the time left until `deadline` (a `time.monotonic()` value)."""
-    import time
-
-    if deadline is None:
-        return
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise SolverGaveUp("time limit reached")
-    solver.set("timeout", max(1, int(left * 1000)))
-
-
-def verdict_of_unknown(reason: str) -> Verdict:
-    """A solver that could not decide never yields SAFE."""
-    return Verdict.UNKNOWN
+    why = budget.spent() if budget is not None else ""
+    raise SolverGaveUp(why or solver.reason_unknown() or "the solver answered unknown")
 
 
 # ---------------------------------------------------------------------------
