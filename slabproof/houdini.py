@@ -717,7 +717,9 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
     system = enc.system
     budget = symbolic.Budget(timeout, rlimit)
     always = [p.name for p in system.properties if p.kind == "always"]
-    level = 0
+    # with several writers, their order decides which array cache `prev` holds: the derived columns
+    # (level 1) are needed, and start there -- unless the data already shows the spec violated
+    level = min(1, max_level) if len(system.writer_cpus) > 1 and not violated else 0
     while True:
         pf = _prove_level(enc, states, slots, level, budget, minimize)
         pf.level = level

@@ -53,8 +53,8 @@ def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineRes
 _NEEDS_STATES = ("bmc", "induction", "param")
 # What each Z3 engine may spend per spec when --timeout is not given, in Z3 resource units (rlimit): a
 # deterministic budget, so that a default run gives the same verdicts on every machine and under any load
-# (about 6 million units a second here: BMC's budget is some 8 s). Past it: UNKNOWN, with the reason.
-Z3_DEFAULT_UNITS = {"bmc": 50_000_000, "induction": 2_000_000_000, "param": 2_000_000_000}
+# (about 6 million units a second here: BMC's budget is some 5 s). Past it: UNKNOWN, with the reason.
+Z3_DEFAULT_UNITS = {"bmc": 30_000_000, "induction": 2_000_000_000, "param": 2_000_000_000}
 
 
 def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
