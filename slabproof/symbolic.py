@@ -20,7 +20,7 @@ Definitions, before any code (after Ivy's `ivy_transrel`):
 * The **transition relation** T(s, t) is the disjunction over instances of
   ``guard(s) and t == post(s)``.
 
-Two encodings of the CPUs:
+Three encodings of the CPUs:
 
 * `FixedEncoding` -- a fixed number N of CPUs, unrolled: one Z3 constant per
   (per-CPU family, CPU); `Self`, `WriterCpu`, `CpuConst` and bound CPUs
@@ -33,6 +33,13 @@ Two encodings of the CPUs:
   CPU constant per action; each writer's CPU is a constant, pairwise
   distinct; `Forall` / `Exists` are Z3 quantifiers; an assignment at one CPU
   is a `Store` and `AssignAll` a `Lambda`.
+* `GroundEncoding` -- any number of CPUs for the proof queries, which are
+  exists-forall: every quantifier instantiated over finitely many CPU terms
+  (the writers' CPUs, the acting CPU, fresh witnesses), which is exact for
+  them (see the class); quantifier-free, so Z3's SAT back end solves it.
+
+`Budget` bounds what an engine spends (wall-clock, or deterministic Z3
+resource units); `check` turns an ``unknown`` into `SolverGaveUp`.
 
 A finite family read at a computed index (``ac_state[ac[self]]``) becomes
 an if-then-else chain over the family's ``domain`` ending in its
@@ -44,7 +51,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, Union
+from typing import Callable, Sequence, Union
 
 import z3
 
@@ -66,7 +73,7 @@ from .expr import (
     subst_cpu,
 )
 from .model import Action, Property, System
-from .results import TraceStep, Verdict
+from .results import TraceStep
 
 Term = z3.ExprRef
 CpuRef = Union[int, z3.ExprRef]
@@ -76,7 +83,7 @@ Key = tuple  # (family name, index): index None (scalar), a domain member (finit
 class SolverGaveUp(Exception):
     """Z3 answered ``unknown`` (a time limit, a resource limit, an incomplete theory).
 
-    Engines turn this into `Verdict.UNKNOWN` with the solver's reason; it is
+    Engines turn this into an UNKNOWN verdict with the solver's reason; it is
     never taken as a proof.
     """
 
@@ -958,7 +965,3 @@ class ParamEncoding(_Encoding):
 
     def pred(self, e: Expr, s: dict) -> Term:
         return self.formula(e, s)
-
-
-def instances_of(enc: FixedEncoding, pred: Callable[[Action], bool]) -> Iterable[Instance]:
-    return (i for i in enc.instances if pred(enc.action(i)))
