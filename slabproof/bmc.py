@@ -10,10 +10,12 @@ properties get a shortest witness the same way. Once a depth is shown free
 of violations, that fact is added to the solver as a lemma for the deeper
 queries.
 
-Each step is encoded with a *selector*: an integer naming the action
-instance taken, whose guard must hold, and for every state variable one
-if-then-else over the instances that write it (the frame is the final
-else). A model's selectors name the steps of the trace directly.
+Each step is encoded with *selectors* (`FixedEncoding.selector_step`): one
+Boolean per action instance, exactly one true, whose guard must hold, and
+for every state variable one if-then-else over the instances that write it
+(the frame is the final else). A model's selectors name the steps of the
+trace directly. Everything is Booleans and bit-vectors, so the solver is
+Z3's incremental SAT back end (``QF_FD``), far faster here than the SMT core.
 
 After the first violation the search goes `extra_depth` steps further (other
 properties are often violated a step later) and then stops: the verdict is
@@ -25,7 +27,8 @@ reachable within k steps. This engine cannot compute that depth; the runner
 may pass it as data (`complete_depth`, the explicit engine's BFS depth of a
 complete search), and then a clean run to that depth yields SAFE, with that
 provenance in the result. Without it the verdict is VIOLATED or UNKNOWN,
-never SAFE. A solver `unknown` or the time limit gives UNKNOWN.
+never SAFE. A solver `unknown`, the time limit or the resource budget
+(`symbolic.Budget`) gives UNKNOWN, with the depth reached.
 
 The `writer_terminates` liveness property is not a bounded question: this
 engine reports it as not applicable.
