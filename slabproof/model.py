@@ -193,6 +193,7 @@ class Action:
     skip_reason: str = ""
     touches: Expr | None = None  # reference value of the array cache the step touches
     ipi_targets: Expr | None = None  # over Bound("x"): the CPUs that get an IPI
+    on_cpu: CpuTerm | None = None  # a writer step: the CPU it runs on (`WriterCpu`, or a `CpuConst` when migrating)
     function: str = ""
     text: str = ""
 
@@ -540,7 +541,7 @@ class _Builder:
                         fn, text = KERNEL["publish_cache@memcg"][0], f"smp_wmb(); arr->entries[idx] = {name}"
                     else:
                         text = f"list_add(&{name}->list, &slab_caches)"
-                common = dict(writer=w, pc=p, op=oi, function=fn)
+                common = dict(writer=w, pc=p, op=oi, function=fn, on_cpu=wcpu)
                 if not (isinstance(when, Const) and when.value == 0):
                     out.append(Action(step, "writer", And(base, when, guard), tuple(upd + fin), touches=touches,
                                       ipi_targets=targets, text=text, **common))
@@ -574,6 +575,7 @@ class _Builder:
                     update=_subst_update(act.update, old, new),
                     touches=subst_cpu(act.touches, old, new) if act.touches is not None else None,
                     ipi_targets=subst_cpu(act.ipi_targets, old, new) if act.ipi_targets is not None else None,
+                    on_cpu=new,
                     text=f"{act.text} [on cpu{c}]",
                 ))
         return out
@@ -588,6 +590,16 @@ class _Builder:
             out["no_access_after_drain"] = And(self.is_ac(ref), self.st_of(ref) == DRAINED)
             out["no_null_cpu_cache"] = ref == NULL
         return out
+
+    def publish_witness(self, act: Action) -> Expr:
+        """`reader_holds_prev_at_publish` for one tune's publish step: the step is enabled (its whole
+        guard, so the writer can really take it) and a reader on a CPU other than the one the step runs
+        on holds the array cache it replaces."""
+        assert act.on_cpu is not None
+        x = Bound("x")
+        cur = Read(self.cpu_cache, self.ops[act.op].cache)  # type: ignore[index]
+        return And(act.guard, self.is_ac(cur),
+                   Exists(x, And(Not(_cpu_eq(x, act.on_cpu)), Read(self.held, x) == cur)))
 
     def properties(self, actions: list[Action]) -> list[Property]:
         x = Bound("x")
@@ -610,15 +622,9 @@ class _Builder:
                 fresh_parts.append(Forall(x, Implies(Read(h, x) == ac.ref,
                                                      And(Read(self.st, ac.ref) != FRESH,
                                                          Read(self.visible, ac.cache) == 1))))
-        witness: list[Expr] = []
-        for act in actions:
-            if act.actor == "writer" and act.step == "publish_cpu_cache" and not act.skipped:
-                op = self.ops[act.op]  # type: ignore[index]
-                if op.kind != "tune":
-                    continue
-                cur = Read(self.cpu_cache, op.cache)
-                witness.append(And(Read(self.wpc, act.writer) == act.pc, self.is_ac(cur),
-                                   Exists(x, Read(self.held, x) == cur)))
+        witness = [self.publish_witness(act) for act in actions
+                   if act.actor == "writer" and act.step == "publish_cpu_cache" and not act.skipped
+                   and self.ops[act.op].kind == "tune"]  # type: ignore[index]
         D = PROPERTY_DOCS
         out = [Property(n, "always", And(*parts[n]), D[n], tuple(culprits[n])) for n in parts]
         out.append(Property("fresh_unreachable", "always", And(*fresh_parts), D["fresh_unreachable"]))
