@@ -679,12 +679,12 @@ def _subst_update(upd: Update, old: CpuTerm, new: CpuTerm) -> Update:
 
 
 def build(spec: "Spec") -> System:
-    """The transition system of one spec."""
+    """The transition system of one spec: the model's properties, then the spec's ``[[property]]`` ones."""
     b = _Builder(spec)
     actions = b.cpu_actions() + b.writer_actions()
     props = b.properties(actions)
     done = And(*[Read(b.wpc, w) == len(prog) for w, prog in enumerate(b.programs)])
-    return System(
+    system = System(
         spec=spec,
         families=b.F,
         init=b.init(),
@@ -702,3 +702,11 @@ def build(spec: "Spec") -> System:
         done=done,
         pinned_cpus=tuple(sorted({c for w in spec.writers for c in w.cpus})),
     )
+    if spec.properties:
+        # the spec's own [[property]] tables, translated against this system's names (spec.loads has
+        # already checked that each one translates)
+        from . import propexpr
+
+        for up in spec.properties:
+            system.properties.append(propexpr.user_property(up.name, up.kind, up.expr, up.doc, system))
+    return system

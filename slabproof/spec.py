@@ -34,11 +34,15 @@ KNOBS: dict[str, tuple[Any, ...]] = {
     "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
 }
 
-TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "expect") + tuple(KNOBS)
+TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "property", "expect") + tuple(KNOBS)
 CACHE_KEYS = ("name", "boot", "memcg")
 WRITER_KEYS = ("cpu", "script", "migrate")
 STEPS_KEYS = ("reader", "reaper", "create", "tune")
 EXPECT_KEYS = ("verdict", "violates", "witnesses")
+PROPERTY_KEYS = ("name", "kind", "expr", "doc")
+PROPERTY_KINDS = ("always", "sometimes")
+MAX_PROPERTIES = 32  # [[property]] tables in one spec
+MAX_PROPERTY_DOC = 500  # characters of a property's doc
 
 
 class SpecError(Exception):
@@ -95,6 +99,16 @@ class WriterSpec:
 
 
 @dataclass(frozen=True)
+class PropertySpec:
+    """A user-written property (a ``[[property]]`` table); `propexpr` translates `expr` against the model."""
+
+    name: str
+    kind: str  # "always" | "sometimes"
+    expr: str
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class Expect:
     verdict: str
     violates: tuple[str, ...] | None = None  # None: any non-empty set, when violated
@@ -120,6 +134,7 @@ class Spec:
     ipi_to: str = "others"
     ipi_waits_for_irqs_on: bool = True
     writer_waits_for_idle_cpu: bool = True
+    properties: tuple[PropertySpec, ...] = ()  # the spec's own [[property]] tables, in file order
 
     def with_cpus(self, n: int) -> "Spec":
         """The same configuration with `n` CPUs (validated like the file's own value)."""
@@ -143,6 +158,21 @@ def _line_of(text: str, key: str) -> int | None:
     return text.count("\n", 0, m.start()) + 1
 
 
+def _table_line(text: str, table: str, i: int, key: str) -> int | None:
+    """Best-effort line of `key = ...` inside the `i`-th ``[[table]]`` (else of that table's header)."""
+    header = re.compile(rf"^[ \t]*\[\[[ \t]*{re.escape(table)}[ \t]*\]\]", re.M)
+    starts = [m.start() for m in header.finditer(text)]
+    if i >= len(starts):
+        return None
+    end = len(text)
+    nxt = re.compile(r"^[ \t]*\[", re.M).search(text, text.index("]]", starts[i]))
+    if nxt:
+        end = nxt.start()
+    m = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.M).search(text, starts[i], end) if key else None
+    at = m.start() if m else starts[i]
+    return text.count("\n", 0, at) + 1
+
+
 def _choices(xs: Any) -> str:
     return ", ".join(str(x) for x in xs)
 
@@ -153,6 +183,10 @@ class _Reader:
         self.text = text
 
     def fail(self, key: str, message: str) -> SpecError:
+        m = re.fullmatch(r"property\[(\d+)\](?:\.(\w+))?", key)
+        if m:
+            return SpecError(self.path, key, message, _table_line(self.text, "property", int(m.group(1)),
+                                                                  m.group(2) or ""))
         return SpecError(self.path, key, message, _line_of(self.text, key) if key else None)
 
     def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
@@ -345,19 +379,25 @@ def loads(text: str, path: str = "<spec>") -> Spec:
     if "publish_cache" in tune_steps:
         raise r.fail("steps.tune", "publish_cache makes a new kmem_cache visible; it belongs in steps.create only")
 
+    user_props = _properties(r, data)
+
     expect_raw = r.typed(data, "expect", dict, "")
     r.keys(expect_raw, EXPECT_KEYS, "expect")
     verdict = r.typed(expect_raw, "verdict", str, "expect")
     if verdict not in VERDICTS:
         raise r.fail("expect.verdict", f"unknown verdict {verdict!r}; valid: {_choices(VERDICTS)}")
     violates = expect_raw.get("violates")
-    prop_names = model.ALWAYS_PROPERTIES
+    prop_names = model.ALWAYS_PROPERTIES + tuple(p.name for p in user_props if p.kind == "always")
+    witness_names = model.SOMETIMES_PROPERTIES + tuple(p.name for p in user_props if p.kind == "sometimes")
     if violates is not None:
         if not isinstance(violates, list) or not all(isinstance(x, str) for x in violates):
             raise r.fail("expect.violates", "expected a list of property names")
         for x in violates:
+            if x in witness_names:
+                raise r.fail("expect.violates", f"{x!r} is a 'sometimes' property: it is witnessed, not violated "
+                                                "(list it in expect.witnesses)")
             if x not in prop_names:
-                raise r.fail("expect.violates", f"unknown property {x!r}; valid: {_choices(prop_names)}")
+                raise r.fail("expect.violates", f"unknown property {_short(x)!r}; valid: {_choices(prop_names)}")
         if verdict == "safe" and violates:
             raise r.fail("expect.violates", "a safe verdict violates nothing; remove the list or expect \"violated\"")
         if verdict == "violated" and not violates:
@@ -367,10 +407,13 @@ def loads(text: str, path: str = "<spec>") -> Spec:
     if not isinstance(witnesses, list) or not all(isinstance(x, str) for x in witnesses):
         raise r.fail("expect.witnesses", "expected a list of property names")
     for x in witnesses:
-        if x not in model.SOMETIMES_PROPERTIES:
-            raise r.fail("expect.witnesses", f"unknown property {x!r}; valid: {_choices(model.SOMETIMES_PROPERTIES)}")
+        if x in prop_names:
+            raise r.fail("expect.witnesses", f"{x!r} is an 'always' property: it holds or is violated, it has no "
+                                             "witness (list it in expect.violates)")
+        if x not in witness_names:
+            raise r.fail("expect.witnesses", f"unknown property {_short(x)!r}; valid: {_choices(witness_names)}")
 
-    return Spec(
+    spec = Spec(
         path=path,
         name=Path(path).stem,
         description=description,
@@ -387,3 +430,66 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         raw=data,
         **knobs,
     )
+    if user_props:
+        _check_property_exprs(r, spec, user_props)
+        spec = _replace(spec, properties=tuple(user_props))
+    return spec
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _properties(r: _Reader, data: dict[str, Any]) -> list[PropertySpec]:
+    """The ``[[property]]`` tables: keys, names, kinds and the expressions' syntax (names are checked
+    against the model by `_check_property_exprs`)."""
+    from . import propexpr
+
+    raw = data.get("property", [])
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise r.fail("property", "must be an array of tables ([[property]], one per property)")
+    if len(raw) > MAX_PROPERTIES:
+        raise r.fail("property", f"{len(raw)} properties; valid: 0 to {MAX_PROPERTIES}")
+    builtin = model.ALWAYS_PROPERTIES + model.SOMETIMES_PROPERTIES
+    out: list[PropertySpec] = []
+    for i, t in enumerate(raw):
+        where = f"property[{i}]"
+        r.keys(t, PROPERTY_KEYS, where)
+        name = r.typed(t, "name", str, where)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name):
+            raise r.fail(f"{where}.name", f"{_short(name)!r} is not a property name (a letter or _, then letters, "
+                                          "digits and _, at most 64)")
+        if name in builtin:
+            raise r.fail(f"{where}.name", f"{name!r} is a built-in property; choose another name "
+                                          f"(built-in: {_choices(builtin)})")
+        if any(p.name == name for p in out):
+            raise r.fail(f"{where}.name", f"property {name!r} is declared twice")
+        kind = r.typed(t, "kind", str, where)
+        if kind not in PROPERTY_KINDS:
+            raise r.fail(f"{where}.kind", f"unknown kind {_short(kind)!r}; valid: {_choices(PROPERTY_KINDS)}")
+        text = r.typed(t, "expr", str, where)
+        doc = r.typed(t, "doc", str, where, "")
+        if len(doc) > MAX_PROPERTY_DOC:
+            raise r.fail(f"{where}.doc", f"{len(doc)} characters; at most {MAX_PROPERTY_DOC}")
+        if not doc.isprintable():
+            raise r.fail(f"{where}.doc", "must be one line of printable text")
+        if not all(c.isprintable() or c in " \t\r\n" for c in text):
+            raise r.fail(f"{where}.expr", "holds a control character")
+        try:
+            propexpr.parse(text)
+        except propexpr.PropertyError as e:
+            raise r.fail(f"{where}.expr", str(e)) from None
+        out.append(PropertySpec(name, kind, text, doc))
+    return out
+
+
+def _check_property_exprs(r: _Reader, spec: Spec, props: list[PropertySpec]) -> None:
+    """Translate every user property against the spec's model: unknown names and wrong types fail here."""
+    from . import propexpr
+
+    system = model.build(spec)  # (spec has no user properties yet)
+    for i, p in enumerate(props):
+        try:
+            propexpr.compile_property(p.expr, system)
+        except propexpr.PropertyError as e:
+            raise r.fail(f"property[{i}].expr", str(e)) from None
