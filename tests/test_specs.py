@@ -46,6 +46,7 @@ PINNED = {
     "whatif-no-wait": (9906, 36574, 37),
     "whatif-reaper-without-trylock": (263592, 1112436, 44),
     "whatif-reader-takes-mutex-irqs-off": (961, 2510, 47),
+    "whatif-deadlock-state-property": (961, 2510, 47),  # the same system, plus a user property
     "whatif-publish-before-alloc": (4248, 15285, 41),
     "whatif-two-writers-no-mutex": (31040, 106312, 26),
 }
