@@ -239,3 +239,18 @@ def test_param_says_not_supported_when_a_property_needs_more_witnesses_than_it_h
     assert r.prop("wide").holds is None
     assert r.verdict == Verdict.UNKNOWN
     assert "not supported" in r.extra["unproved"]["wide"]
+
+
+def test_the_examples_in_docs_specs_md_compile_and_hold_or_fail_as_said():
+    text = (ROOT / "docs" / "specs.md").read_text()
+    block = text.split("Examples:\n\n```\n", 1)[1].split("```", 1)[0]
+    examples = [line for line in block.splitlines() if line.strip()]
+    assert len(examples) >= 5
+    system = model.build(spec.load(SPECS / "memcg-if-prev-2cpu.toml"))
+    from slabproof import propexpr
+
+    for e in examples:
+        propexpr.compile_property(e, system)
+    first = text.split("[[property]]", 1)[1].split('expr = "', 1)[1].split('"', 1)[0]
+    s = spec.loads(with_props(GOOD, table("p", "always", first)))
+    assert checker.explore(model.build(s)).prop("p").holds is True
