@@ -42,9 +42,12 @@ verdict = "safe"
 """
 
 
+TINY = SMALL.replace('script = ["create child", "tune root"]', 'script = ["tune root"]')  # for BMC: fewer steps
+
+
 @lru_cache(maxsize=None)
-def small() -> tuple[model.System, checker.Compiled, list[tuple[int, ...]], list[dict[str, str]]]:
-    system = model.build(spec.loads(SMALL, "<small>"))
+def small(text: str = SMALL) -> tuple[model.System, checker.Compiled, list[tuple[int, ...]], list[dict[str, str]]]:
+    system = model.build(spec.loads(text, "<small>"))
     r = checker.explore(system, symmetry=False, keep_states=True)
     assert r.complete
     comp = checker.Compiled(system, symmetry=False)
@@ -231,8 +234,8 @@ def _program(s: spec.Spec) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def vocab() -> dict[str, Any]:
-    system = small()[0]
+def vocab(text: str = SMALL) -> dict[str, Any]:
+    system = small(text)[0]
     s = system.spec
     labels = [a.label for a in system.acs]
     return {
@@ -252,9 +255,9 @@ def cpu_term(env: tuple[str, ...]) -> st.SearchStrategy:
     return st.sampled_from(list(env) + ["writer0.cpu"])
 
 
-def value_of(sort: str, env: tuple[str, ...], deep: bool = True) -> st.SearchStrategy:
+def value_of(sort: str, env: tuple[str, ...], deep: bool = True, text: str = SMALL) -> st.SearchStrategy:
     """A state value of `sort`, as a tree."""
-    v = vocab()
+    v = vocab(text)
     c = cpu_term(env)
     if sort == "reader_pos":
         return st.tuples(st.just("pc"), c)
@@ -268,7 +271,7 @@ def value_of(sort: str, env: tuple[str, ...], deep: bool = True) -> st.SearchStr
     if sort == "status":
         opts = [st.tuples(st.just("ac_state"), st.sampled_from(v["labels"]))]
         if deep:
-            opts.append(st.tuples(st.just("ac_state_of"), value_of("ref", env, False)))
+            opts.append(st.tuples(st.just("ac_state_of"), value_of("ref", env, False, text)))
         return st.one_of(*opts)
     if sort == "flag":
         return st.one_of(st.tuples(st.sampled_from(["irqs_off", "ipi0", "reaper_locked"]), c),
@@ -276,34 +279,35 @@ def value_of(sort: str, env: tuple[str, ...], deep: bool = True) -> st.SearchStr
     return st.just(("slab_mutex",))
 
 
-def atom(env: tuple[str, ...]) -> st.SearchStrategy:
+def atom(env: tuple[str, ...], text: str = SMALL) -> st.SearchStrategy:
     def build(sort: str) -> st.SearchStrategy:
-        v = vocab()
+        v = vocab(text)
         const = st.sampled_from(v[sort])
-        val = value_of(sort, env)
+        val = value_of(sort, env, True, text)
         return st.one_of(
             st.tuples(st.just("cmp"), st.sampled_from(["==", "!="]), val, const),
             st.tuples(st.just("cmp"), st.sampled_from(["==", "!="]), val, val),
             st.tuples(st.just("in"), val, st.lists(const, min_size=1, max_size=3)),
         )
-    opts = [st.sampled_from(SORTS).flatmap(build), st.tuples(st.just("flag"), value_of("flag", env)),
+    opts = [st.sampled_from(SORTS).flatmap(build), st.tuples(st.just("flag"), value_of("flag", env, True, text)),
             st.tuples(st.just("bool"), st.booleans())]
     if env:
         opts.append(st.tuples(st.just("cpueq"), st.sampled_from(["==", "!="]), cpu_term(env), cpu_term(env)))
     return st.one_of(*opts)
 
 
-def formula(env: tuple[str, ...] = (), depth: int = 3) -> st.SearchStrategy:
+def formula(env: tuple[str, ...] = (), depth: int = 3, text: str = SMALL) -> st.SearchStrategy:
+    """A random well-formed property of the spec `text`, as a tree (`render` makes it text)."""
     if depth == 0:
-        return atom(env)
-    sub = formula(env, depth - 1)
+        return atom(env, text)
+    sub = formula(env, depth - 1, text)
     names = [n for n in ("c", "d", "e") if n not in env]
-    opts = [atom(env), st.tuples(st.just("not"), sub), st.tuples(st.just("and"), st.lists(sub, min_size=2, max_size=3)),
+    opts = [atom(env, text), st.tuples(st.just("not"), sub), st.tuples(st.just("and"), st.lists(sub, min_size=2, max_size=3)),
             st.tuples(st.just("or"), st.lists(sub, min_size=2, max_size=3)),
             st.tuples(st.just("implies"), sub, sub)]
     if names and len(env) < 2:
         opts.append(st.tuples(st.just("q"), st.sampled_from(["forall", "exists"]), st.just(names[0]))
-                    .flatmap(lambda t: formula(env + (t[2],), depth - 1).map(lambda b: t + (b,))))
+                    .flatmap(lambda t: formula(env + (t[2],), depth - 1, text).map(lambda b: t + (b,))))
     return st.one_of(*opts)
 
 

@@ -16,6 +16,8 @@ from slabproof.spec import SpecError
 
 from .conftest import ROOT, SPECS
 from .replay import holds, replay
+from .test_propexpr import TINY as TINY_TEXT
+from .test_propexpr import formula, render
 
 GOOD = (SPECS / "cache-if-prev-2cpu.toml").read_text()
 DEADLOCK = SPECS / "whatif-deadlock-state-property.toml"
@@ -254,3 +256,20 @@ def test_the_examples_in_docs_specs_md_compile_and_hold_or_fail_as_said():
     first = text.split("[[property]]", 1)[1].split('expr = "', 1)[1].split('"', 1)[0]
     s = spec.loads(with_props(GOOD, table("p", "always", first)))
     assert checker.explore(model.build(s)).prop("p").holds is True
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.lists(st.tuples(formula(text=TINY_TEXT),
+                          st.sampled_from(["always", "sometimes"])), min_size=6, max_size=6))
+def test_random_user_properties_are_decided_identically_by_explicit_and_bmc(props):
+    tables = [f'name = "p{i}"\nkind = "{k}"\nexpr = """{render(t)}"""' for i, (t, k) in enumerate(props)]
+    s = spec.loads(with_props(TINY_TEXT, *tables), "tiny+random")
+    system = model.build(s)
+    ex = checker.explore(system)
+    b = bmc.run(system, complete_depth=ex.depth, rlimit=400_000_000, extra_depth=ex.depth)
+    assert b.complete, b.reason
+    for i in range(len(props)):
+        n = f"p{i}"
+        assert b.prop(n).holds == ex.prop(n).holds, (n, render(props[i][0]))
+        if ex.prop(n).trace is not None:
+            assert b.prop(n).trace.length == ex.prop(n).trace.length, n
