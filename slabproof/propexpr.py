@@ -23,7 +23,7 @@ b`` is ``forall c: (a and b)``). ``not`` applies to the comparison after it.
 
 What a name means is decided by the state variables of the spec's model
 (`model._Builder` defines them; the tables and HTML show them under the same
-names): ``pc[c]`` (reader position), ``irqs_off[c]``, ``ac[c]`` (the array
+names): ``pc[c]`` (reader position: the step it takes next), ``irqs_off[c]``, ``ac[c]`` (the array
 cache CPU c's reader holds), ``ipiW[c]``, ``reaper_pc[c]`` / ``reaper_ac[c]``
 / ``reaper_locked[c]`` (with reapers), ``reader_locked[c]`` (a reader order
 that takes slab_mutex), ``slab_mutex``, ``writer_pc[W]``, ``prev[W]``,
@@ -122,7 +122,7 @@ def tokenize(text: str) -> list[Token]:
         m = _TOKEN.match(text, i)
         if m is None:
             c = text[i]
-            shown = repr(c) if c.isprintable() else repr(c)
+            shown = repr(c)
             hint = " (write 'and', 'or', 'not', 'implies')" if c in "&|!-=>" else ""
             raise PropertyError(f"unexpected character {shown}{hint}", i + 1)
         kind = m.lastgroup or ""

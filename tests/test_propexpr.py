@@ -130,6 +130,10 @@ def test_caps():
         parse("x" * 65)
 
 
+def test_expansion_counts_the_largest_number_of_cpus():
+    assert propexpr.EXPAND_CPUS == spec.MAX_CPUS
+
+
 def test_expanded_size_cap():
     system = small()[0]
     body = " or ".join("ac_state[ac[a]] == ac_state[ac[b]]" for _ in range(6))
