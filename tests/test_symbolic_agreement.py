@@ -20,12 +20,18 @@ from slabproof.results import Verdict
 from .conftest import shipped
 from .replay import holds, replay
 
-SAFETY = {"no_use_after_free", "no_access_after_drain", "no_null_cpu_cache", "fresh_unreachable"}
+BUILTIN_SAFETY = {"no_use_after_free", "no_access_after_drain", "no_null_cpu_cache", "fresh_unreachable"}
+
+
+def _safety(s: spec.Spec) -> set[str]:
+    """The spec's safety properties: the model's, and its own `always` [[property]] tables."""
+    return BUILTIN_SAFETY | {p.name for p in s.properties if p.kind == "always"}
 
 
 def _case(path) -> tuple[spec.Spec, tuple[str, ...]]:
     s = spec.load(path)
-    broken = s.expect.verdict == "violated" and bool(set(s.expect.violates or SAFETY) & SAFETY)
+    safety = _safety(s)
+    broken = s.expect.verdict == "violated" and bool(set(s.expect.violates or safety) & safety)
     engines = ("explicit", "induction", "param")
     if broken or s.cpus == 2:
         engines += ("bmc",)
@@ -43,18 +49,19 @@ def test_all_engines_agree_and_match_the_expectation(path):
     for r in o.results:
         assert r.verdict != Verdict.UNKNOWN, f"{r.engine}: {r.reason}"
     explicit = by["explicit"]
-    safety_broken = set(explicit.violated) & SAFETY
+    safety = _safety(s)
+    safety_broken = set(explicit.violated) & safety
     for name in ("induction", "param", "bmc"):
         if name not in by:
             continue
         r = by[name]
         assert (r.verdict == Verdict.VIOLATED) == bool(safety_broken), name
-        for p in SAFETY:  # property by property, where both decide
+        for p in safety:  # property by property, where both decide
             if r.prop(p).holds is not None:
                 assert r.prop(p).holds == explicit.prop(p).holds, (name, p)
     if not safety_broken:  # the proofs hold for every number of CPUs and for this one
         assert by["param"].extra["scope"] == "any number of CPUs"
-        assert all(by["param"].prop(p).holds for p in SAFETY)
+        assert all(by["param"].prop(p).holds for p in safety)
     if "bmc" in by and safety_broken:
         system = model.build(s)
         b = by["bmc"]
