@@ -593,8 +593,8 @@ class _Resolver:
             for n in node.names:
                 if n in inner:
                     raise PropertyError(f"CPU variable {n!r} is already bound; use another name", node.col)
-                if n in self.F or n in self.caches or n in self.labels:
-                    raise PropertyError(f"{n!r} names a state variable or a cache; choose another CPU "
+                if n in self.F or n in self.caches or n in self.labels or re.fullmatch(r"writer[0-9]+", n):
+                    raise PropertyError(f"{n!r} names a state variable, a cache or a writer; choose another CPU "
                                         "variable name", node.col)
                 inner[n] = Bound(n)
             body = self.formula(node.body, inner)

@@ -190,6 +190,7 @@ def test_quantifiers_and_cpu_terms():
     ("forall c: c == 0", "a CPU compares only with a CPU"),
     ("forall c: forall c: true", "'c' is already bound"),
     ("forall ac: true", "names a state variable"),
+    ("forall writer0: true", "names a state variable, a cache or a writer"),
     ("writer1.cpu == writer0.cpu", "unknown name 'writer1.cpu'; valid: writer0.cpu"),
     ("live == freed", "compares two constants"),
     ("ac_access", "'ac_access' is not a condition"),
