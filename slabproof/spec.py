@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import model
+from . import model, propexpr
 
 IPI_CONDITIONS = ("always", "if-prev", "never", "if-no-prev")
 VERDICTS = ("safe", "violated")
@@ -443,8 +443,6 @@ def _short(text: str, n: int = 60) -> str:
 def _properties(r: _Reader, data: dict[str, Any]) -> list[PropertySpec]:
     """The ``[[property]]`` tables: keys, names, kinds and the expressions' syntax (names are checked
     against the model by `_check_property_exprs`)."""
-    from . import propexpr
-
     raw = data.get("property", [])
     if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
         raise r.fail("property", "must be an array of tables ([[property]], one per property)")
@@ -485,8 +483,6 @@ def _properties(r: _Reader, data: dict[str, Any]) -> list[PropertySpec]:
 
 def _check_property_exprs(r: _Reader, spec: Spec, props: list[PropertySpec]) -> None:
     """Translate every user property against the spec's model: unknown names and wrong types fail here."""
-    from . import propexpr
-
     system = model.build(spec)  # (spec has no user properties yet)
     for i, p in enumerate(props):
         try:
