@@ -540,21 +540,37 @@ class Proof:
 
 
 class Queries:
-    """One incremental solver holding Inv(s) -- an assumption literal per candidate -- and T(s, t)."""
+    """The proof queries over one encoding, on two kinds of incremental solver.
+
+    * *step* queries (`check_step`, `cti`, `houdini`): the domain and axioms of
+      the pre-state s, and T(s, t) -- consecution, ``Inv(s) and T(s, t) and
+      not c(t)``;
+    * *state* queries (`check_state`): the domain and axioms of s only, no
+      transition relation -- a property (``Inv(s) and not P(s)``), a lemma
+      (``Inv(s) and L(s)``), initiation (``Init(s) and not c(s)``). With T
+      there, such a query would only ask about states with an enabled step
+      and miss every deadlocked one.
+
+    Candidates are plain assertions under push/pop; for unsat cores each kind
+    has a second solver with one assumption literal per candidate.
+    """
 
     def __init__(self, enc: FixedEncoding, clauses: Sequence[Clause], budget: symbolic.Budget) -> None:
         self.enc = enc
         self.system = enc.system
         self.budget = budget
         self.s, self.t = enc.state("s"), enc.state("t")
-        self.solver = z3.SolverFor("QF_FD")
-        self.base = [enc.domain(self.s)]
+        # what every query assumes of the pre-state: each variable within its family's values, the axioms
+        self.state_base: list[z3.ExprRef] = [enc.domain(self.s)]
         axioms = getattr(enc, "axioms", None)
         if axioms is not None:
-            self.base.append(axioms(self.s))
+            self.state_base.append(axioms(self.s))
         parts, self.sel = enc.selector_step(self.s, self.t, "step")
-        self.base.extend(parts)
-        self.solver.add(*self.base)
+        self.step_base: list[z3.ExprRef] = self.state_base + list(parts)
+        self.solver = z3.SolverFor("QF_FD")  # step queries
+        self.solver.add(*self.step_base)
+        self.state_solver = z3.SolverFor("QF_FD")  # state queries: no T
+        self.state_solver.add(*self.state_base)
         self._atoms: dict[tuple, z3.ExprRef] = {}
         nw = len(self.system.writer_cpus)
         # the CPU terms a bound role ranges over, with the condition that it runs no writer
@@ -566,9 +582,9 @@ class Queries:
                 self._free.append((c, side))
         self.pre = [self.clause(c, self.s, "s") for c in clauses]
         self.post = [self.clause(c, self.t, "t") for c in clauses]
-        self._core_solver: z3.Solver | None = None
-        self.lits: list[z3.ExprRef] = []
-        self.by_lit: dict[int, int] = {}
+        self._core_solvers: dict[bool, z3.Solver] = {}  # step? -> solver with assumption literals
+        self.lits: list[z3.ExprRef] = [z3.Bool(f"cand{i}") for i in range(len(self.pre))]
+        self.by_lit: dict[int, int] = {x.get_id(): i for i, x in enumerate(self.lits)}
 
     def _atom(self, a: Atom, state: dict, tag: str, env: dict) -> z3.ExprRef:
         cpu = env.get(a.role) if a.role in ("x", "y") else None
@@ -605,11 +621,33 @@ class Queries:
                     parts.append(b if z3.is_true(cond) else z3.Implies(cond, b))
         return z3.And(*parts)
 
+    def initiation(self, active: set[int]) -> set[int]:
+        """The clauses of `active` implied by the initial condition, asked of the state solver:
+        while ``Init(s) and not (every remaining clause)(s)`` has a model, drop what it violates."""
+        sol = self.state_solver
+        sol.push()
+        try:
+            sol.add(self.enc.init(self.s))
+            current = set(active)
+            while current:
+                sol.push()
+                try:
+                    sol.add(z3.Or(*[z3.Not(self.pre[i]) for i in sorted(current)]))
+                    if not symbolic.check(sol, budget=self.budget):
+                        break
+                    m = sol.model()
+                    current -= {i for i in current if not z3.is_true(m.eval(self.pre[i], model_completion=True))}
+                finally:
+                    sol.pop()
+            return current
+        finally:
+            sol.pop()
+
     def cti(self, active: set[int]) -> z3.ModelRef | None:
         """A step from a state satisfying Inv(active) to one violating some clause of `active`."""
         if not active:
             return None
-        m = self.check(active, z3.Or(*[z3.Not(self.post[i]) for i in sorted(active)]))
+        m = self.check_step(active, z3.Or(*[z3.Not(self.post[i]) for i in sorted(active)]))
         return None if isinstance(m, set) else m
 
     def houdini(self, active: set[int], on_round: Callable[[int, int], None] | None = None) -> set[int]:
@@ -649,23 +687,21 @@ class Queries:
     def violated(self, m: z3.ModelRef, among: Iterable[int]) -> set[int]:
         return {i for i in among if not z3.is_true(m.eval(self.post[i], model_completion=True))}
 
-    def _cores(self) -> z3.Solver:
-        """A second solver with one assumption literal per candidate, for unsat cores (slower)."""
-        if self._core_solver is None:
+    def _cores(self, step: bool) -> z3.Solver:
+        """A solver with one assumption literal per candidate, for unsat cores (slower); with T(s, t)
+        for step queries, without it for state queries."""
+        sol = self._core_solvers.get(step)
+        if sol is None:
             sol = z3.SolverFor("QF_FD")
             sol.set("sat.core.minimize", True)
-            sol.add(*self.base)
-            self.lits = [z3.Bool(f"cand{i}") for i in range(len(self.pre))]
+            sol.add(*(self.step_base if step else self.state_base))
             for i, pre in enumerate(self.pre):
                 sol.add(z3.Implies(self.lits[i], pre))
-                self.by_lit[self.lits[i].get_id()] = i
-            self._core_solver = sol
-        return self._core_solver
+            self._core_solvers[step] = sol
+        return sol
 
-    def check(self, active: set[int], goal: z3.ExprRef, core: bool = False) -> z3.ModelRef | set[int]:
-        """A model of Inv(active) and `goal`; else the unsat core (candidate indices) when `core`,
-        an empty set otherwise."""
-        sol = self._cores() if core else self.solver
+    def _check(self, step: bool, active: set[int], goal: z3.ExprRef, core: bool) -> z3.ModelRef | set[int]:
+        sol = self._cores(step) if core else (self.solver if step else self.state_solver)
         sol.push()
         try:
             sol.add(goal)
@@ -678,13 +714,32 @@ class Queries:
         finally:
             sol.pop()
 
+    def check_state(self, active: set[int], goal: z3.ExprRef, core: bool = False) -> z3.ModelRef | set[int]:
+        """A state s with Inv(active)(s) and `goal` over s -- no transition relation: deadlocked states
+        count. Else the unsat core (candidate indices) when `core`, an empty set otherwise."""
+        return self._check(False, active, goal, core)
 
-def _needs(e: Expr, positive: bool) -> int:
-    """CPU witnesses `e` needs (asserted when `positive`, else denied); unbounded when unsupported."""
+    def check_step(self, active: set[int], goal: z3.ExprRef, core: bool = False) -> z3.ModelRef | set[int]:
+        """A step s -> t with Inv(active)(s) and `goal` (over s and t); else the unsat core when `core`,
+        an empty set otherwise."""
+        return self._check(True, active, goal, core)
+
+
+def outside_fragment(enc: FixedEncoding, e: Expr, positive: bool) -> str:
+    """Why a one-state query asserting (`positive`) or denying `e` is outside the cutoff fragment of
+    the ground encoding (docs/proofs.md, side condition S4), "" when it is inside -- or when `enc`
+    unrolls a fixed number of CPUs, where every query is exact."""
+    room = getattr(enc, "witnesses", None)
+    if room is None:
+        return ""
     try:
-        return symbolic.existentials(e, positive)
-    except symbolic.NotSupported:
-        return 10**9
+        need = symbolic.existentials(e, positive)
+    except symbolic.NotSupported as x:
+        return str(x)
+    have = room + 1  # a one-state query has no acting CPU: `self` is free for a witness too
+    if need > have:
+        return f"outside the cutoff fragment: needs {need} CPU witnesses, the encoding has {have}"
+    return ""
 
 
 def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple],
@@ -741,15 +796,17 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
     pf = Proof()
     clauses = generate(system, states, slots, level)
     pf.candidates = len(clauses)
-    # init => candidate, evaluated on the concrete initial state of the spec's CPUs
-    layout = Layout(system.families.values(), system.ncpus)
-    init = FixedEncoding(system).init_values()
-    active = {i for i, c in enumerate(clauses)
-              if evaluate(clause_expr(system, c), layout, init, None, system.writer_cpus)}
+    room = getattr(enc, "witnesses", None)  # the ground encoding has finitely many witness CPUs
     try:
         if budget.spent():
             raise SolverGaveUp(budget.spent())
         q = Queries(enc, clauses, budget)
+        active = set(range(len(clauses)))
+        if room is not None:  # a clause whose negation needs more witnesses than a step query has: dropped
+            active = {i for i in active if len(clauses[i].bound_roles) <= room}
+        # init => candidate, asked of the solver over the encoding's own initial state: for the ground
+        # encoding that is every number of CPUs at once (its CPU terms are free), not the spec's number
+        active = q.initiation(active)
 
         def count(r: int, n: int) -> None:
             pf.rounds = r
@@ -757,19 +814,19 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         active = q.houdini(active, count)
         pf.inductive = [clauses[i] for i in sorted(active)]
         cores: dict[str, set[int]] = {}
-        room = getattr(enc, "witnesses", None)  # the ground encoding has finitely many witness CPUs
         for p in system.properties:
             if p.kind != "always":
                 continue
-            if room is not None and _needs(p.expr, False) > room + 1:
-                pf.unproved[p.name] = "not supported: its negation needs more CPU witnesses than the encoding has"
+            why = outside_fragment(enc, p.expr, False)
+            if why:  # refused, never proved (the instantiation would not be exact)
+                pf.unproved[p.name] = f"not supported: {why}"
                 continue
-            r = q.check(active, z3.Not(enc.pred(p.expr, q.s)), core=minimize)
+            r = q.check_state(active, z3.Not(enc.pred(p.expr, q.s)), core=minimize)
             if isinstance(r, set):
                 cores[p.name] = r
             else:
-                pf.unproved[p.name] = (f"no inductive invariant among the {len(clauses)} candidates implies it "
-                                       f"({len(active)} survive Houdini)")
+                pf.unproved[p.name] = (f"no invariant in the candidate language implies it ({len(clauses)} "
+                                       f"candidates, {len(active)} survive Houdini)")
         if minimize:
             keep = _minimize(q, active, set().union(*cores.values()) if cores else set())
             pf.minimized = True
@@ -797,7 +854,7 @@ def _minimize(q: Queries, active: set[int], needed: set[int]) -> set[int]:
         if m is None:
             return keep
         broken = sorted(q.violated(m, keep))
-        core = q.check(active, z3.Not(q.post[broken[0]]), core=True)
+        core = q.check_step(active, z3.Not(q.post[broken[0]]), core=True)
         if not isinstance(core, set) or core <= keep:  # pragma: no cover - active is inductive
             raise RuntimeError("a clause of the inductive invariant is not preserved")
         keep |= core
@@ -807,11 +864,13 @@ def _minimize(q: Queries, active: set[int], needed: set[int]) -> set[int]:
 def _lemmas(q: Queries, active: set[int]) -> list[dict[str, Any]]:
     enc = q.enc
     out = []
-    room = getattr(enc, "witnesses", None)
     for lem in lemmas(enc.system):
-        if room is not None and _needs(lem.expr, True) > room + 1:
+        why = outside_fragment(enc, lem.expr, True)
+        if why:
+            out.append({"name": lem.name, "doc": lem.doc, "query": lem.query, "expected": lem.expected,
+                        "answer": "not supported", "holds": None, "witness": None, "reason": why})
             continue
-        r = q.check(active, enc.pred(lem.expr, q.s))
+        r = q.check_state(active, enc.pred(lem.expr, q.s))
         sat = not isinstance(r, set)
         witness = None
         if sat:
@@ -872,6 +931,9 @@ def to_result(system: System, pf: Proof, seconds: float, engine: str, scope: str
     }
     if pf.minimized:
         extra["invariant"] = show_invariant(system, pf.invariant)
+        # the same clauses as closed state predicates: data for the runner's quantified re-check
+        # (`recheck.run`); `runner.prove_spec` takes them out of the result it reports
+        extra["invariant_exprs"] = [clause_expr(system, c) for c in pf.invariant]
         extra["needs"] = {n: show_invariant(system, cs) for n, cs in pf.proved.items()}
     return EngineResult(
         engine=engine,

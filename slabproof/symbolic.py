@@ -174,27 +174,35 @@ class NotSupported(Exception):
     """A construct an encoding cannot represent exactly (the engine reports UNKNOWN, "not supported")."""
 
 
-def existentials(e: object, positive: bool = True) -> int:
+def existentials(e: object, positive: bool = True, _under_forall: bool = False) -> int:
     """How many CPU witnesses `e` needs when asserted (positive) or denied: the existential quantifiers
-    in effect (`Exists` asserted, `Forall` denied). `NotSupported` for a quantifier whose polarity is
-    mixed (under an if-then-else condition or an equality)."""
+    in effect (`Exists` asserted, `Forall` denied).
+
+    `NotSupported` outside the cutoff fragment (docs/proofs.md, section 1): an existential in effect
+    under a universal one (forall-exists: a witness for every instance of the universal, i.e. a
+    function from CPUs to CPUs after Skolemization), or a quantifier whose polarity is mixed (under an
+    if-then-else condition or an equality)."""
     if isinstance(e, Quant):
-        here = 1 if (e.kind == "exists") == positive else 0
-        return here + existentials(e.body, positive)
+        exists = (e.kind == "exists") == positive
+        if exists and _under_forall:
+            raise NotSupported("outside the cutoff fragment: an existential CPU quantifier under a universal "
+                               "one (forall-exists) needs a witness for every CPU")
+        return (1 if exists else 0) + existentials(e.body, positive, _under_forall or not exists)
     if isinstance(e, Op):
         if e.op == "not":
-            return existentials(e.args[0], not positive)
+            return existentials(e.args[0], not positive, _under_forall)
         if e.op == "implies":  # not a or b
-            parts = [existentials(e.args[0], not positive), existentials(e.args[1], positive)]
+            parts = [existentials(e.args[0], not positive, _under_forall),
+                     existentials(e.args[1], positive, _under_forall)]
             return max(parts) if positive else sum(parts)
         if e.op in ("and", "or"):  # a disjunction needs the witnesses of one disjunct only
-            parts = [existentials(a, positive) for a in e.args]
+            parts = [existentials(a, positive, _under_forall) for a in e.args]
             return sum(parts) if (e.op == "and") == positive else max(parts, default=0)
         if any(_has_quant(a) for a in e.args):
-            raise NotSupported(f"a CPU quantifier under '{e.op}'")
+            raise NotSupported(f"outside the cutoff fragment: a CPU quantifier under '{e.op}'")
         return 0
     if isinstance(e, Read) and isinstance(e.index, Expr) and _has_quant(e.index):
-        raise NotSupported("a CPU quantifier inside an index")
+        raise NotSupported("outside the cutoff fragment: a CPU quantifier inside an index")
     return 0
 
 
@@ -654,6 +662,60 @@ class FixedEncoding(_Encoding):
 # any number of CPUs, instantiated over finitely many CPU terms
 
 
+def fragment_check(system: System) -> None:
+    """`NotSupported` unless the system's steps and initial condition lie in the cutoff fragment
+    (docs/proofs.md, section 1, side conditions S1-S3) that makes the ground instantiation exact:
+
+    * every CPU a step names is a writer's CPU, a CPU named by number, the acting CPU or a bound
+      variable -- nothing computes a CPU (S1);
+    * every quantifier of a step's guard is universal where the guard is asserted, and no update
+      value quantifies (S2): a step's only existential is its acting CPU;
+    * the initial value of every per-CPU family is the same for every CPU (S3).
+    """
+    for act in system.actions:
+        where = f"step {act.step} ({act.actor})"
+        try:
+            if existentials(act.guard):
+                raise NotSupported(f"outside the cutoff fragment: {where} quantifies over CPUs existentially")
+        except NotSupported as e:
+            if str(e).startswith(f"outside the cutoff fragment: {where}"):
+                raise
+            raise NotSupported(f"{e} (in the guard of {where})") from None
+        for u in act.update:
+            if _has_quant(u.value) or (isinstance(u, Assign) and isinstance(u.index, Expr) and _has_quant(u.index)):
+                raise NotSupported(f"outside the cutoff fragment: {where} has a CPU quantifier in an update")
+            if isinstance(u, Assign) and u.family.kind == "cpu" and not isinstance(u.index, _CPU_TERMS):
+                raise NotSupported(f"outside the cutoff fragment: {where} writes {u.family.name} at a computed CPU")
+        bad = _computed_cpu(act.guard) or next((c for u in act.update for c in (_computed_cpu(u.value),
+                                                _computed_cpu(getattr(u, "index", None))) if c), None)
+        if bad:
+            raise NotSupported(f"outside the cutoff fragment: {where} names a CPU by {bad}")
+    for f in system.families.values():
+        if f.kind == "cpu" and not isinstance(system.init.get(f.name), int):
+            raise NotSupported(f"outside the cutoff fragment: the initial value of {f.name} depends on the CPU")
+
+
+_CPU_TERMS = (Self, WriterCpu, Bound, CpuConst)
+
+
+def _computed_cpu(e: object) -> str:
+    """What is not a CPU term where `e` needs one (a per-CPU family's index, an argument of cpueq): "" if none."""
+    if isinstance(e, Read):
+        if e.family.kind == "cpu" and not isinstance(e.index, _CPU_TERMS):
+            return f"a computed index of {e.family.name} ({type(e.index).__name__})"
+        return _computed_cpu(e.index) if isinstance(e.index, Expr) else ""
+    if isinstance(e, Op):
+        if e.op == "cpueq":
+            bad = [a for a in e.args if not isinstance(a, _CPU_TERMS)]
+            if bad:
+                return f"a computed CPU in cpueq ({type(bad[0]).__name__})"
+            return ""
+        return next((r for r in (_computed_cpu(a) for a in e.args) if r), "")
+    if isinstance(e, Quant):
+        return _computed_cpu(e.body)
+    return ""
+
+
 class GroundEncoding(FixedEncoding):
     """Any number of CPUs, for one-state and one-step queries, without quantifiers.
 
@@ -707,11 +769,7 @@ class GroundEncoding(FixedEncoding):
             self.keys[slot] = key
         self.writer_cpus = tuple(range(nw))  # positions of the writers' CPUs
         self.self_pos = names.index("self") if "self" in fresh else None
-        # every quantifier of a step must be universal where the step is asserted (instantiated over the
-        # ground terms exactly); an existential would need witnesses the queries do not provide
-        for act in system.actions:
-            if existentials(act.guard) or any(_has_quant(u.value) for u in act.update):
-                raise NotSupported(f"step {act.step} quantifies over CPUs existentially")
+        fragment_check(system)
         self.witnesses = len(fresh) - 1 if "self" in fresh else len(fresh)  # fresh terms free for witnesses
         self.instances = []
         for ai, act in enumerate(system.actions):
@@ -822,6 +880,19 @@ class ParamEncoding(_Encoding):
         self.Cpu = cpu_sort if cpu_sort is not None else z3.DeclareSort("Cpu")
         nw = len(system.writer_cpus)
         self.writer_cpu = [z3.Const(f"writer{w}.cpu", self.Cpu) for w in range(nw)]
+        # a CPU named by number (a migrating writer's CPUs): the writer's constant, or one more constant,
+        # distinct from the writers' and from each other (as in `GroundEncoding`)
+        named: set[int] = set()
+        for a in system.actions:
+            _cpu_consts(a.guard, named)
+            for u in a.update:
+                _cpu_consts(u.value, named)
+                if isinstance(u, Assign):
+                    _cpu_consts(u.index, named)
+        self.named: dict[int, z3.ExprRef] = {
+            c: (self.writer_cpu[system.writer_cpus.index(c)] if c in system.writer_cpus
+                else z3.Const(f"cpu{c}", self.Cpu)) for c in sorted(named)}
+        self.distinct_cpus = self.writer_cpu + [t for c, t in self.named.items() if c not in system.writer_cpus]
         self.cpu_families = [f for f in system.families.values() if f.kind == "cpu"]
         self.global_keys: list[Key] = []
         for f in system.families.values():
@@ -836,10 +907,10 @@ class ParamEncoding(_Encoding):
         return z3.Const(f"{name}!{self._fresh}", self.Cpu)
 
     def axioms(self) -> Term:
-        """The writers run on pairwise distinct CPUs."""
-        if len(self.writer_cpu) < 2:
+        """The writers (and any CPU named by number) run on pairwise distinct CPUs."""
+        if len(self.distinct_cpus) < 2:
             return z3.BoolVal(True)
-        return z3.Distinct(*self.writer_cpu)
+        return z3.Distinct(*self.distinct_cpus)
 
     # -- hooks
     def cpu(self, t: object, env: dict, self_cpu: CpuRef | None) -> CpuRef:
@@ -851,7 +922,9 @@ class ParamEncoding(_Encoding):
             return self.writer_cpu[t.writer]
         if isinstance(t, Bound):
             return env[t.name]
-        raise TypeError(f"{t!r} has no meaning for any number of CPUs")
+        if isinstance(t, CpuConst) and t.cpu in self.named:
+            return self.named[t.cpu]
+        raise NotSupported(f"{t!r} has no meaning for any number of CPUs")
 
     def cpu_eq(self, a: CpuRef, b: CpuRef) -> Term:
         if isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef) and a.eq(b):
