@@ -223,31 +223,66 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
     )
 
 
+WITNESS_ENGINE = "witness"  # the engine name of a witness search's result
+
+
 def witness(system: System, targets: Sequence[Property], *, max_depth: int = DEFAULT_MAX_DEPTH,
-            timeout: float | None = None, rlimit: int | None = None) -> dict[str, Trace | None]:
-    """A shortest trace to a state satisfying each target (None: none within `max_depth` steps)."""
+            complete: bool = False, timeout: float | None = None, rlimit: int | None = None) -> EngineResult:
+    """A shortest trace to a state satisfying each target, as an `EngineResult` named "witness".
+
+    Each target is a `sometimes` property of the result: ``holds`` True with the trace; False when
+    no state within `max_depth` steps satisfies it and `complete` says every reachable state is within
+    `max_depth` (the explicit engine's complete depth, passed as data): none is reachable; None
+    otherwise -- not searched to the end (the budget, a solver ``unknown``: the result's `reason`), or
+    searched to a depth not known to cover every reachable state. A solver giving up is never "no
+    witness"."""
+    t0 = time.monotonic()
     budget = symbolic.Budget(timeout, rlimit)
     enc = FixedEncoding(system)
     solver = z3.SolverFor("QF_FD")
     un = _Unroller(enc, solver)
-    out: dict[str, Trace | None] = {t.name: None for t in targets}
+    found: dict[str, Trace] = {}
+    depth_done = -1
+    reason = ""
     try:
         for i in range(max_depth + 1):
             if i > 0:
                 un.extend()
             for t in targets:
-                if out[t.name] is not None:
+                if t.name in found:
                     continue
                 solver.push()
                 solver.add(enc.pred(t.expr, un.states[i]))
                 try:
                     if symbolic.check(solver, budget=budget):
                         states, steps = un.path(solver.model(), i)
-                        out[t.name] = _trace(enc, t, states, steps, "witness")
+                        found[t.name] = _trace(enc, t, states, steps, "witness")
                 finally:
                     solver.pop()
-            if all(v is not None for v in out.values()):
+            depth_done = i
+            if all(t.name in found for t in targets):
                 break
-    except SolverGaveUp:
-        pass
-    return out
+    except SolverGaveUp as e:
+        reason = f"witness search unknown after {max(depth_done, 0)} of {max_depth} steps: {e.reason}"
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    searched = not reason and depth_done >= max_depth
+    if not reason and not all(t.name in found for t in targets) and not (searched and complete):
+        reason = (f"no witness within {depth_done} steps; no bound known to cover every reachable state"
+                  if searched else f"searched {depth_done} of {max_depth} steps")
+    props = tuple(PropertyResult(t.name, "sometimes", t.doc,
+                                 True if t.name in found else (False if searched and complete else None),
+                                 found.get(t.name)) for t in targets)
+    undecided = any(p.holds is None for p in props)
+    return EngineResult(
+        engine=WITNESS_ENGINE,
+        spec=system.spec.path,
+        cpus=system.ncpus,
+        verdict=Verdict.UNKNOWN if undecided else Verdict.SAFE,
+        reason=reason if undecided else "",
+        complete=not undecided,
+        properties=props,
+        depth=max(depth_done, 0),
+        seconds=time.monotonic() - t0,
+        extra={"max_depth": max_depth, "bound_covers_reachable": complete},
+    )

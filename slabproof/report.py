@@ -161,7 +161,8 @@ _PROOF_STYLE = {"PROVED": "bold green", "FAILED": "bold red", "UNKNOWN": "bold y
 
 
 def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
-    """One spec's proof: status, what each engine said, the patch's lemmas, and the invariant."""
+    """One spec's proof: status, what each engine said (the quantified re-check among them), the
+    patch's lemmas with their witness searches, and the invariant."""
     t = Text()
     t.append(f"{o.name}", style="bold")
     t.append(f" ({o.spec}): ")
@@ -174,7 +175,7 @@ def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
     elif not o.matches:
         t.append(f"  expected: safety properties {o.expected}\n", style="red")
     by = {r.engine: r for r in o.results}
-    for name in ("param", "induction", "bmc", "explicit"):
+    for name in ("param", "recheck", "induction", "bmc", "explicit"):
         r = by.get(name)
         if r is None:
             continue
@@ -182,36 +183,63 @@ def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
         line = f"  {name:9s} ({scope}): {r.verdict.value}"
         if r.verdict == Verdict.VIOLATED and r.violated:
             line += f" ({', '.join(r.violated)})"
-        if "backed_by" in r.extra:
-            line += f" -- {r.extra['backed_by']}"
-        elif r.reason:
+        if r.reason:
             line += f" -- {r.reason}"
         if "candidates" in r.extra:
             line += (f"; {r.extra['candidates']} candidates, {r.extra['inductive']} inductive, "
                      f"{r.extra['invariant_clauses']} kept")
+        if name == "recheck":
+            qs = r.extra.get("queries", [])
+            line += (f"; {r.extra.get('clauses', 0)} clauses, {len(qs)} queries "
+                     f"({sum(q['answer'] == 'unsat' for q in qs)} unsat)")
         t.append(line + f"; {r.seconds:.2f}s\n", style=_STYLE[r.verdict])
         for prop, why in r.extra.get("not_applicable", {}).items():
             if name == "param":
                 t.append(f"    {prop}: not applicable -- {why}\n", style="dim")
-    best = by.get("param") if by.get("param") and by["param"].verdict == Verdict.SAFE else by.get("induction")
-    src = best if best is not None else by.get("param")
+    par, rc, ind = by.get("param"), by.get("recheck"), by.get("induction")
+    par_safe = par is not None and par.verdict == Verdict.SAFE
+    confirmed = par_safe and rc is not None and rc.verdict == Verdict.SAFE
+    if par_safe and rc is None:
+        t.append("  recheck   : not run -- param's invariant is not confirmed for any number of CPUs\n",
+                 style="yellow")
+    # the invariant (and the lemmas) shown: param's when re-checked, else induction's when it proved,
+    # else param's (marked as not re-checked), else whatever param found
+    if confirmed:
+        best, label = par, str(par.extra.get("scope", "")) if par is not None else ""
+    elif ind is not None and ind.verdict == Verdict.SAFE:
+        best, label = ind, ind.extra.get("scope", "")
+    elif par_safe:
+        best, label = par, "NOT re-checked for any number of CPUs"
+    else:
+        best, label = None, ""
+    src = best if best is not None else par
+    search = by.get("witness")
     if src is not None and src.extra.get("lemmas"):
-        t.append(f"  the patch's lemmas (Z3, under the {src.engine} invariant, {src.extra.get('scope', '')}):\n")
+        t.append(f"  the patch's lemmas (Z3, under the {src.engine} invariant, {label or src.extra.get('scope', '')}):\n")
         for lem in src.extra["lemmas"]:
             ok = lem["holds"]
-            t.append(f"    {lem['name']}: {lem['answer']}", style="green" if ok else "red")
-            t.append(f" -- {lem['doc']}\n")
-            w = o.witnesses.get(lem["name"]) if lem["expected"] == "sat" else None
-            if lem["expected"] == "sat":
-                if w is not None:
-                    t.append(f"      reachable witness (BMC, {w.length} steps): "
-                             + " ; ".join(f"{s.actor} {s.step}" for s in w.steps) + "\n", style="dim")
-                elif lem["answer"] == "sat":
-                    t.append("      satisfiable under the invariant, but no reachable witness was found\n",
-                             style="yellow")
+            t.append(f"    {lem['name']}: {lem['answer']}", style="green" if ok else ("yellow" if ok is None else "red"))
+            t.append(f" -- {lem.get('reason') or lem['doc']}\n")
+            if lem["expected"] != "sat":
+                continue
+            w = o.witnesses.get(lem["name"])
+            found = None
+            if search is not None:
+                try:
+                    found = search.prop(lem["name"])
+                except KeyError:
+                    found = None
+            if w is not None:
+                t.append(f"      reachable witness (BMC, {w.length} steps): "
+                         + " ; ".join(f"{s.actor} {s.step}" for s in w.steps) + "\n", style="dim")
+            elif found is not None and found.holds is False:
+                t.append(f"      no reachable witness: none within {search.depth} steps, the depth of the "  # type: ignore[union-attr]
+                         "explicit engine's complete search\n", style="yellow")
+            elif search is not None:
+                t.append(f"      witness: unknown ({search.reason or 'not searched'})\n", style="yellow")
     if invariant and best is not None and best.verdict == Verdict.SAFE and best.extra.get("invariant"):
         lines = best.extra["invariant"]
-        t.append(f"  inductive invariant ({best.engine}, {best.extra.get('scope', '')}: "
+        t.append(f"  inductive invariant ({best.engine}, {label}: "
                  f"{best.extra['invariant_clauses']} clauses, {len(lines)} lines):\n")
         for ln in lines:
             t.append(f"    {ln}\n")

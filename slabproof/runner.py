@@ -284,47 +284,90 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     )
 
 
+# What the quantified re-check of `prove` may spend when --timeout is not given, in Z3 resource units
+# (deterministic, like the engines' budgets): the memcg and cache 3-CPU invariants need some 1-3 million.
+RECHECK_DEFAULT_UNITS = 200_000_000
+_PROOF_ONLY_EXTRAS = ("states", "slots", "invariant_exprs")  # data between engines, not for the report
+
+
+def _recheck_budget(opts: RunOptions) -> dict:
+    if opts.limits.timeout is not None:
+        return {"timeout": opts.limits.timeout}
+    return {"rlimit": RECHECK_DEFAULT_UNITS}
+
+
+def _shortest(r: EngineResult, names: Sequence[str]) -> int | None:
+    """The length of `r`'s shortest counterexample to one of `names` (None: it has none)."""
+    lengths = [p.trace.length for p in r.properties
+               if p.name in names and p.kind == "always" and p.holds is False and p.trace is not None]
+    return min(lengths) if lengths else None
+
+
 def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
-    """``slabproof prove``: the invariant engines (any number of CPUs, then the spec's number), BMC when
-    neither proves safety, and reachable witnesses for the patch's "sat" lemmas."""
-    from . import bmc, houdini
+    """``slabproof prove``: the invariant engines (any number of CPUs, then the spec's number), the
+    quantified re-check of an any-N invariant, BMC when nothing is proved, and reachable witnesses for
+    the patch's "sat" lemmas.
+
+    Every engine's result is reported as it is. The status: PROVED for any number of CPUs only when
+    `param` proved every safety property *and* the re-check (`recheck.run`, real quantifiers over an
+    uninterpreted CPU sort) confirmed its invariant; else PROVED for the spec's number when `induction`
+    did; else FAILED when the explicit engine or BMC produced a counterexample trace (named, with its
+    length); else UNKNOWN, with each engine's reason."""
+    from . import bmc, houdini, recheck
 
     system = model.build(spec)
     shared: dict = {}
     opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)
-    results = [_explicit(system, opts, shared), _param(system, opts, shared), _induction(system, opts, shared)]
-    ex, par, ind = results
-    if par.verdict != Verdict.SAFE and ind.verdict != Verdict.SAFE:
+    ex = _explicit(system, opts, shared)
+    par = _param(system, opts, shared)
+    ind = _induction(system, opts, shared)
+    results = [ex, par, ind]
+    rc: EngineResult | None = None
+    if par.verdict == Verdict.SAFE:
+        rc = recheck.run(system, par.extra.get("invariant_exprs", []), **_recheck_budget(opts))
+        results.append(rc)
+    any_n = par.verdict == Verdict.SAFE and rc is not None and rc.verdict == Verdict.SAFE
+    if not any_n and ind.verdict != Verdict.SAFE:
         results.append(_bmc(system, opts, shared))
-        results = _combine(results)
-        par, ind = results[1], results[2]
     safety = [p.name for p in system.properties if p.kind == "always"]
     exp_bad = set(spec.expect.violates) if spec.expect.violates is not None else (
         set(ex.violated) if spec.expect.verdict == "violated" else set())
     expected = "violated" if spec.expect.verdict == "violated" and exp_bad & set(safety) else "safe"
-    failed = sorted({n for r in results for n in r.violated if n in safety})
-    if par.verdict == Verdict.SAFE:
+    # a violation is a trace, found by the explicit engine or BMC: no other engine produces one
+    tracers = [(r, _shortest(r, safety)) for r in results if r.engine in ("explicit", "bmc")]
+    failed = sorted({p.name for r, n in tracers if n is not None for p in r.properties
+                     if p.name in safety and p.holds is False and p.trace is not None})
+    if par.verdict == Verdict.SAFE and rc is not None and rc.verdict == Verdict.SAFE:
         status, scope = "PROVED", par.extra.get("scope", "any number of CPUs")
-        why = f"{len(safety)} safety properties follow from an inductive invariant of " \
-              f"{par.extra.get('invariant_clauses', '?')} clauses"
+        why = (f"{len(safety)} safety properties follow from an inductive invariant of "
+               f"{par.extra.get('invariant_clauses', '?')} clauses (re-checked with quantifiers)")
     elif ind.verdict == Verdict.SAFE:
         status, scope = "PROVED", ind.extra.get("scope", f"{spec.cpus} CPUs")
-        why = f"for {spec.cpus} CPUs only; for any number: {par.reason or 'not proved'}"
+        if par.verdict == Verdict.SAFE and rc is not None:
+            not_any = f"param's invariant did not re-check ({rc.reason})"
+        else:
+            not_any = par.reason or "not proved"
+        why = f"for {spec.cpus} CPUs only; NOT PROVED for any number: {not_any}"
     elif failed:
         status, scope = "FAILED", ""
-        cex = [r for r in results if r.engine in ("bmc", "explicit") and r.violated]
-        lengths = ", ".join(f"{r.engine}: {min(p.trace.length for p in r.properties if p.trace and p.holds is False)}"
-                            " steps" for r in cex if any(p.trace and p.holds is False for p in r.properties))
+        lengths = ", ".join(f"{r.engine}: {n} steps" for r, n in tracers if n is not None)
         why = f"violated: {', '.join(failed)} (shortest counterexample: {lengths})"
     else:
         status, scope = "UNKNOWN", ""
-        why = par.reason or ind.reason or "no invariant and no counterexample"
+        parts = [f"{r.engine}: {r.reason}" for r in results if r.verdict == Verdict.UNKNOWN and r.reason]
+        why = "; ".join(parts) or "no invariant and no counterexample"
     targets = [model.Property(lem.name, "sometimes", lem.expr, lem.doc)
                for lem in houdini.lemmas(system) if lem.expected == "sat"]
-    witnesses = bmc.witness(system, targets, max_depth=ex.depth, **_z3_budget("bmc", opts)) if targets else {}
-    _, _, disagreement = compare(spec, results)
+    if targets:
+        ws = bmc.witness(system, targets, max_depth=ex.depth, complete=ex.complete, **_z3_budget("bmc", opts))
+        results.append(ws)
+        witnesses = {p.name: p.trace for p in ws.properties if p.trace is not None}
+    else:
+        witnesses = {}
+    _, _, disagreement = compare(spec, [r for r in results if r.engine != bmc.WITNESS_ENGINE])
     matches = (status == "PROVED" and expected == "safe") or (status == "FAILED" and expected == "violated")
-    results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")}) for r in results]
+    results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in _PROOF_ONLY_EXTRAS})
+               for r in results]
     return ProofOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=expected, status=status,
                         scope=scope, why=why, results=tuple(results), witnesses=witnesses,
                         matches=matches and not disagreement, disagreement=disagreement)
