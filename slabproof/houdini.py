@@ -29,10 +29,17 @@ explicit engine reached (passed in as data) where the premises hold, so every
 candidate holds in all of them. The generator never produces a clause the
 clauses with fewer premises already imply.
 
+**Initiation**: a candidate is kept only if the encoding's initial condition
+implies it (a solver query; for the ground encoding, for every number of
+CPUs).
+
 **Houdini**: repeatedly ask the solver for a state satisfying every remaining
 candidate with a successor violating some; drop the candidates that
 successor violates; stop when there is none. What remains is the largest
 inductive subset of the candidates.
+
+**Properties and lemmas** are one-state queries, posed without the
+transition relation (`Queries.check_state`), so deadlocked states count.
 """
 
 from __future__ import annotations

@@ -6,23 +6,25 @@ variables, already filtered against the states the explicit engine reached
 (`symbolic.FixedEncoding`, on Z3's incremental SAT back end) the engine
 (`houdini.prove`):
 
-1. drops the candidates false in the initial state (none, when the filter
-   saw the initial state);
+1. drops the candidates the initial condition does not imply (a solver
+   query, without the transition relation);
 2. runs Houdini: while some state satisfying every remaining candidate has a
    successor violating one, drops what that successor violates. What
    remains, Inv, is inductive: ``init => Inv`` and ``Inv and T => Inv'``;
 3. asks, for each `always` property P, whether ``Inv and not P`` is
-   unsatisfiable; a proved property comes with an unsat core, the clauses
-   it needs;
+   unsatisfiable -- on a solver without the transition relation, so that
+   deadlocked states count; a proved property comes with an unsat core, the
+   clauses it needs;
 4. minimizes (when asked): from the cores, while the kept clauses have a
    counterexample to induction, adds the core of the preservation of a
    clause it breaks. The result is inductive on its own and implies every
    proved property; it is what `prove` prints.
 
-Verdict: SAFE when every `always` property is proved; otherwise UNKNOWN --
-failing to find an invariant is not a counterexample (the runner may pair it
-with one from bounded model checking). A solver `unknown` or the time limit
-is UNKNOWN, never SAFE. `writer_terminates` (liveness) is not applicable.
+Verdict: SAFE when every `always` property is proved; otherwise UNKNOWN
+("no invariant in the candidate language implies it") -- failing to find an
+invariant is not a counterexample, and this engine never reports VIOLATED. A
+solver `unknown` or the time limit is UNKNOWN, never SAFE.
+`writer_terminates` (liveness) is not applicable.
 """
 
 from __future__ import annotations

@@ -8,18 +8,23 @@ CPUs. The candidates are those true in the states the explicit engine reached
 no writer, so that clauses about two such CPUs can be observed) -- a cheap
 filter; what makes the result hold for every number is the check that follows.
 
-The queries Houdini needs (``Inv and T and not Inv'``, ``Inv and not P``,
-the lemmas) are instantiated over finitely many CPU terms
-(`symbolic.GroundEncoding`: the writers' CPUs, the acting CPU, and fresh
-witnesses), which is exact for these exists-forall queries, so Z3 answers
-them without quantifier reasoning, on its SAT back end. An unsat answer is a
-proof for every number of CPUs (at least one per writer); a sat answer is a
-counterexample to induction for as many CPUs as its model has distinct ones.
+The queries (``Init and not c``, ``Inv and T and not c'``, ``Inv and not
+P`` and the lemmas, the last two without T) are instantiated over finitely
+many CPU terms (`symbolic.GroundEncoding`: the writers' CPUs, the acting CPU,
+and fresh witnesses), which is exact for exists-forall queries in the cutoff
+fragment (docs/proofs.md, section 1: the lemma and its side conditions, which
+the code checks -- a step or property outside it is refused, "not supported:
+outside the cutoff fragment"). Z3 answers them without quantifier reasoning,
+on its SAT back end. An unsat answer is a proof for every number of CPUs (at
+least one per writer); a sat answer is a counterexample to induction for as
+many CPUs as its model has distinct ones. `slabproof prove` re-checks the
+invariant with real quantifiers (`recheck.py`) before calling it a proof for
+any number.
 
 Verdict: SAFE when every `always` property follows from the invariant;
-otherwise UNKNOWN -- for a broken condition no surviving invariant implies
-safety, and only a counterexample (bounded model checking, paired by the
-runner) makes the verdict VIOLATED. `writer_terminates` is not applicable.
+otherwise UNKNOWN ("no invariant in the candidate language", or the reason
+it was refused) -- never VIOLATED: only a trace (the explicit engine's, BMC's)
+shows a violation. `writer_terminates` is not applicable.
 """
 
 from __future__ import annotations

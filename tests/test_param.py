@@ -77,7 +77,7 @@ def test_the_patch_lemmas(name):
     target = next(x for x in houdini.lemmas(system) if x.name == "kick_with_prev_can_matter")
     r = reachable(name)[1]
     w = bmc.witness(system, [model.Property(target.name, "sometimes", target.expr, target.doc)],
-                    max_depth=r.depth)[target.name]
+                    max_depth=r.depth, complete=r.complete).prop(target.name).trace
     assert w is not None and w.kind == "witness"
     replay(system, w)
 
