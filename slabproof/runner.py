@@ -303,6 +303,11 @@ def _shortest(r: EngineResult, names: Sequence[str]) -> int | None:
     return min(lengths) if lengths else None
 
 
+def _any_n_confirmed(par: EngineResult, rc: EngineResult | None) -> bool:
+    """`param` proved every safety property and the quantified re-check confirmed its invariant."""
+    return par.verdict == Verdict.SAFE and rc is not None and rc.verdict == Verdict.SAFE
+
+
 def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     """``slabproof prove``: the invariant engines (any number of CPUs, then the spec's number), the
     quantified re-check of an any-N invariant, BMC when nothing is proved, and reachable witnesses for
@@ -326,7 +331,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     if par.verdict == Verdict.SAFE:
         rc = recheck.run(system, par.extra.get("invariant_exprs", []), **_recheck_budget(opts))
         results.append(rc)
-    any_n = par.verdict == Verdict.SAFE and rc is not None and rc.verdict == Verdict.SAFE
+    any_n = _any_n_confirmed(par, rc)
     if not any_n and ind.verdict != Verdict.SAFE:
         results.append(_bmc(system, opts, shared))
     safety = [p.name for p in system.properties if p.kind == "always"]
@@ -337,7 +342,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     tracers = [(r, _shortest(r, safety)) for r in results if r.engine in ("explicit", "bmc")]
     failed = sorted({p.name for r, n in tracers if n is not None for p in r.properties
                      if p.name in safety and p.holds is False and p.trace is not None})
-    if par.verdict == Verdict.SAFE and rc is not None and rc.verdict == Verdict.SAFE:
+    if any_n:
         status, scope = "PROVED", par.extra.get("scope", "any number of CPUs")
         why = (f"{len(safety)} safety properties follow from an inductive invariant of "
                f"{par.extra.get('invariant_clauses', '?')} clauses (re-checked with quantifiers)")

@@ -91,6 +91,13 @@ def test_planted_recheck_that_always_agrees(monkeypatch):
         sound.check_recheck_confirms_the_invariant_and_refutes_a_non_invariant()
 
 
+def test_planted_prove_without_the_recheck(monkeypatch):
+    """The old `prove`: param's SAFE alone is PROVED for any number of CPUs."""
+    monkeypatch.setattr(runner, "_any_n_confirmed", lambda par, rc: par.verdict == Verdict.SAFE)
+    with pytest.raises(AssertionError, match="did not re-check was reported for any number"):
+        sound.check_a_proof_that_does_not_recheck_is_not_proved_for_any_n()
+
+
 def test_planted_witness_search_giving_up_read_as_no_witness(monkeypatch):
     real = bmc.witness
 
