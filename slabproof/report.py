@@ -210,12 +210,12 @@ def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
         best, label = ind, ind.extra.get("scope", "")
     elif par_safe:
         best, label = par, "NOT re-checked for any number of CPUs"
-    else:
-        best, label = None, ""
+    else:  # no proof: the lemmas are answered under the inductive clauses param kept (an invariant, no proof)
+        best, label = None, (f"{par.extra.get('scope', '')}, not re-checked with quantifiers" if par is not None else "")
     src = best if best is not None else par
     search = by.get("witness")
     if src is not None and src.extra.get("lemmas"):
-        t.append(f"  the patch's lemmas (Z3, under the {src.engine} invariant, {label or src.extra.get('scope', '')}):\n")
+        t.append(f"  the patch's lemmas (Z3, under the {src.engine} invariant, {label}):\n")
         for lem in src.extra["lemmas"]:
             ok = lem["holds"]
             t.append(f"    {lem['name']}: {lem['answer']}", style="green" if ok else ("yellow" if ok is None else "red"))
