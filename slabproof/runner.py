@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from . import checker, model
+from . import checker, model, signals
 from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
 from .spec import MAX_CPUS, Spec, SpecError, load
 
@@ -66,6 +66,8 @@ def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineRe
     if r is None:
         r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, keep_states=True)
         shared["reachable"] = r
+    if r.reason == "interrupted":  # the engine it feeds must not run on half the states
+        raise signals.Interrupted(signals.received() or "SIGINT", partial=r)
     return r
 
 
@@ -110,6 +112,8 @@ def _param_data(system: model.System, opts: RunOptions, shared: dict) -> EngineR
         shared["param_data"] = checker.explore(bigger, symmetry=True, keep_states=True,
                                                limits=checker.Limits(max_states=PARAM_DATA_MAX_STATES,
                                                                      timeout=opts.limits.timeout))
+    if shared["param_data"].reason == "interrupted":
+        raise signals.Interrupted(signals.received() or "SIGINT", partial=shared["param_data"])
     return shared["param_data"]
 
 
@@ -142,6 +146,34 @@ def _combine(results: list[EngineResult]) -> list[EngineResult]:
                         reason="", complete=True)
         out.append(r)
     return out
+
+
+def interrupted_result(name: str, system: model.System, partial: EngineResult | None = None) -> EngineResult:
+    """Engine `name`'s UNKNOWN result for a signal that reached it outside its own handler.
+
+    `partial` (the exploration feeding it, when that is what was interrupted) gives the figures so far.
+    """
+    if partial is None:
+        return EngineResult(engine=name, spec=system.spec.path, cpus=system.ncpus, verdict=Verdict.UNKNOWN,
+                            reason="interrupted", complete=False)
+    if name == partial.engine:
+        return partial
+    # the figures are the feeding exploration's; what it found is not credited to `name`
+    return EngineResult(engine=name, spec=system.spec.path, cpus=system.ncpus, verdict=Verdict.UNKNOWN,
+                        reason="interrupted", complete=False,
+                        properties=tuple(replace(p, holds=None, trace=None) for p in partial.properties),
+                        states=partial.states, transitions=partial.transitions, depth=partial.depth,
+                        seconds=partial.seconds, symmetry=partial.symmetry,
+                        extra={"interrupted_in": f"the {partial.engine} exploration that feeds {name}"})
+
+
+def interrupted_outcome(spec: Spec, engine: str) -> SpecOutcome:
+    """The outcome of a spec interrupted before any engine returned (while its model was built, say)."""
+    r = EngineResult(engine=engine, spec=spec.path, cpus=spec.cpus, verdict=Verdict.UNKNOWN,
+                     reason="interrupted", complete=False)
+    return SpecOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=spec.expect.verdict,
+                       expected_violates=spec.expect.violates, results=(r,), matches=False,
+                       mismatch=UNDECIDED + f"{engine}: unknown (interrupted) before it started")
 
 
 def register(name: str, fn: EngineFn) -> None:
@@ -263,14 +295,21 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     shared: dict = {}
     results = []
     for name in opts.engines:
-        results.append(_REGISTRY[name](system, opts, shared))
-        if results[-1].reason == "interrupted":  # Ctrl-C: the user wants the figures so far, not more engines
-            break
+        try:
+            results.append(_REGISTRY[name](system, opts, shared))
+        except KeyboardInterrupt as e:  # outside the engine's own handler (or in the exploration feeding it)
+            results.append(interrupted_result(name, system, getattr(e, "partial", None)))
+        if results[-1].reason == "interrupted" or signals.received():
+            break  # Ctrl-C, SIGTERM, SIGHUP: the user wants the figures so far, not more engines
     results = _combine(results)
     if any(e in _NEEDS_STATES for e in opts.engines):  # the states were for the other engines, not the report
         results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")})
                    if r.engine == "explicit" else r for r in results]
     ok, why, disagreement = compare(spec, results)
+    stopped = [r for r in results if r.reason == "interrupted"]
+    if stopped and not disagreement:  # an interrupted spec is undecided, whatever was found before the signal
+        ok, why = False, UNDECIDED + "; ".join(f"{r.engine}: unknown (interrupted) after {r.states:,} states, "
+                                               f"depth {r.depth}" for r in stopped)
     return SpecOutcome(
         spec=spec.path,
         name=spec.name,
@@ -292,10 +331,20 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     system = model.build(spec)
     shared: dict = {}
     opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)
-    results = [_explicit(system, opts, shared), _param(system, opts, shared), _induction(system, opts, shared)]
+
+    def run(name: str, fn: EngineFn) -> EngineResult:
+        try:
+            r = fn(system, opts, shared)
+        except KeyboardInterrupt as e:
+            r = interrupted_result(name, system, getattr(e, "partial", None))
+        if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports `partial`
+            raise signals.Interrupted(signals.received() or "SIGINT", partial=r)
+        return r
+
+    results = [run("explicit", _explicit), run("param", _param), run("induction", _induction)]
     ex, par, ind = results
     if par.verdict != Verdict.SAFE and ind.verdict != Verdict.SAFE:
-        results.append(_bmc(system, opts, shared))
+        results.append(run("bmc", _bmc))
         results = _combine(results)
         par, ind = results[1], results[2]
     safety = [p.name for p in system.properties if p.kind == "always"]
