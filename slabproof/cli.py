@@ -187,7 +187,13 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     for option, out_path in (("--junit", args.junit), ("--html", args.html)):
         if out_path is not None:
             _check_writable(out_path, option, files)
-    specs = runner.load_all(files, args.cpus)
+    try:
+        specs = runner.load_all(files, args.cpus)
+    except KeyboardInterrupt:
+        signals.finishing()
+        if args.junit is not None:  # this run's results (none yet), never an earlier run's
+            _write(args.junit, junit.to_junit([]))
+        raise
     opts = runner.RunOptions(
         engines=engines,
         symmetry=not args.no_symmetry,
