@@ -124,11 +124,13 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
         signals.finishing()
         s = specs[len(outcomes)]
         partial = getattr(e, "partial", None)
-        where = (f"interrupted during {partial.engine} after {partial.states:,} states, depth {partial.depth}"
-                 if partial is not None else "interrupted")
+        where = "interrupted"
+        if partial is not None:
+            where += f" during {partial.engine} after " + (f"{partial.states:,} states, depth {partial.depth}"
+                                                           if partial.states else f"{partial.seconds:.1f} s")
+        done = tuple(getattr(e, "finished", ())) + ((partial,) if partial is not None else ())
         outcomes.append(ProofOutcome(spec=s.path, name=s.name, cpus=s.cpus, expected=s.expect.verdict, status="UNKNOWN",
-                                     scope="", why=where, results=(partial,) if partial is not None else (),
-                                     matches=False))
+                                     scope="", why=where, results=done, matches=False))
     status = runner.prove_exit_status(outcomes)
     if stopped is not None:
         print(f"slabproof: {_signal_name(stopped)}: {len(outcomes) - 1} of {len(specs)} specs finished; "

@@ -308,8 +308,9 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     ok, why, disagreement = compare(spec, results)
     stopped = [r for r in results if r.reason == "interrupted"]
     if stopped and not disagreement:  # an interrupted spec is undecided, whatever was found before the signal
-        ok, why = False, UNDECIDED + "; ".join(f"{r.engine}: unknown (interrupted) after {r.states:,} states, "
-                                               f"depth {r.depth}" for r in stopped)
+        ok, why = False, UNDECIDED + "; ".join(
+            f"{r.engine}: unknown (interrupted) after "
+            + (f"{r.states:,} states, depth {r.depth}" if r.states else f"{r.seconds:.1f} s") for r in stopped)
     return SpecOutcome(
         spec=spec.path,
         name=spec.name,
@@ -337,11 +338,15 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
             r = fn(system, opts, shared)
         except KeyboardInterrupt as e:
             r = interrupted_result(name, system, getattr(e, "partial", None))
-        if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports `partial`
-            raise signals.Interrupted(signals.received() or "SIGINT", partial=r)
+        if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports them
+            e = signals.Interrupted(signals.received() or "SIGINT", partial=r)
+            e.finished = tuple(results)
+            raise e
         return r
 
-    results = [run("explicit", _explicit), run("param", _param), run("induction", _induction)]
+    results: list[EngineResult] = []
+    for name, fn in (("explicit", _explicit), ("param", _param), ("induction", _induction)):
+        results.append(run(name, fn))
     ex, par, ind = results
     if par.verdict != Verdict.SAFE and ind.verdict != Verdict.SAFE:
         results.append(run("bmc", _bmc))

@@ -40,7 +40,8 @@ class Interrupted(KeyboardInterrupt):
     `partial`, when set, is the interrupted engine's result so far (an
     `EngineResult` with reason ``"interrupted"``), for layers that run
     engines to report instead of dropping; `where` names what it ran on
-    (an explain configuration).
+    (an explain configuration); `finished`, the results of the engines that
+    ran before it (``prove``).
     """
 
     def __init__(self, signame: str = "SIGINT", partial: Any = None, where: str = "") -> None:
@@ -48,6 +49,7 @@ class Interrupted(KeyboardInterrupt):
         self.signame = signame
         self.partial = partial
         self.where = where
+        self.finished: tuple[Any, ...] = ()  # the results of the engines that ran before, when known
 
 
 _state: dict[str, Any] = {"installed": 0, "received": None, "finishing": False, "previous": {},
