@@ -457,6 +457,10 @@ def cmd_graph(args: argparse.Namespace, out: Console) -> int:
     if bar is not None:
         bar.close()
     r = o.results[0]
+    if r.reason == "interrupted":
+        print(f"slabproof: {_signal_name(KeyboardInterrupt())}: no graph written; the exploration stopped after "
+              f"{r.states:,} states, depth {r.depth} (UNKNOWN)", file=sys.stderr)
+        return runner.EXIT_UNKNOWN
     if not r.complete:
         if r.reason.startswith("state limit"):
             raise SpecError(args.file, "", f"the state graph at {s.cpus} CPUs has more than {limit:,} states, too many "

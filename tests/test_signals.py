@@ -263,3 +263,13 @@ def test_ipis_png_without_the_suffix_writes_that_name(tmp_path, capsys):
     assert not (tmp_path / "plot.png").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plot"]
     capsys.readouterr()
+
+
+@needs_proc
+def test_sigint_in_graph_exits_4_and_writes_no_half_graph(tmp_path):
+    dot = tmp_path / "g.dot"
+    p, out, err, took = _run(["graph", str(big_spec(tmp_path)), "--dot", str(dot), "--max-nodes", "100000000"],
+                             signal.SIGINT, cpu=2.0)
+    assert p.returncode == 4, (out, err)
+    assert "no graph written" in err and "UNKNOWN" in err and "Traceback" not in err
+    assert not dot.exists() and not list(tmp_path.glob(".g.dot.*"))
