@@ -34,6 +34,9 @@ SIGNALS: tuple[signal.Signals, ...] = tuple(
     s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None)
 
 
+_NUMBERS = frozenset(int(s) for s in SIGNALS)
+
+
 class Interrupted(KeyboardInterrupt):
     """A SIGINT, SIGTERM or SIGHUP asked the run to stop.
 
@@ -58,7 +61,7 @@ _lock = threading.Lock()
 
 
 def received() -> str | None:
-    """The name of the first signal received since `install()` (``"SIGTERM"``), or None."""
+    """The name of the first signal received since `install()` (``"SIGTERM"``), or None (also once uninstalled)."""
     return _state["received"]
 
 
@@ -97,7 +100,8 @@ def _watch(fd: int) -> None:
             return
         if not data:
             return
-        _interrupt_z3()
+        if any(b in _NUMBERS for b in data):  # (the wake-up fd carries every handled signal's number)
+            _interrupt_z3()
 
 
 def install() -> None:
@@ -133,6 +137,8 @@ def uninstall() -> None:
             signal.signal(s, h)
         signal.set_wakeup_fd(_state["wakeup"] if _state["wakeup"] is not None else -1)
         _state["previous"] = {}
+        _state["received"] = None  # (what arrived was this run's business)
+        _state["finishing"] = False
 
 
 @contextmanager

@@ -138,8 +138,9 @@ def _rlimit_count() -> int:
     return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
 
 
-# what Z3 answers when a check is stopped by Ctrl-C (its own handler) or by Context.interrupt()
-_INTERRUPTED = ("interrupted from keyboard", "interrupted", "canceled")
+# what Z3 answers when a check is stopped by Ctrl-C (its own handler) or by Context.interrupt() (a spent
+# rlimit says "canceled": not an interrupt)
+_INTERRUPTED = ("interrupted from keyboard", "interrupted")
 
 
 def check(solver: z3.Solver, *assumptions: Term, budget: Budget | None = None) -> bool:
@@ -153,9 +154,9 @@ def check(solver: z3.Solver, *assumptions: Term, budget: Budget | None = None) -
         return True
     if r == z3.unsat:
         return False
-    if signals.received() or solver.reason_unknown() in _INTERRUPTED:
-        raise signals.Interrupted(signals.received() or "SIGINT")  # a signal, not the solver giving up
     why = budget.spent() if budget is not None else ""
+    if signals.received() or (not why and solver.reason_unknown() in _INTERRUPTED):
+        raise signals.Interrupted(signals.received() or "SIGINT")  # a signal, not the solver giving up
     raise SolverGaveUp(why or solver.reason_unknown() or "the solver answered unknown")
 
 

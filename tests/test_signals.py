@@ -7,6 +7,7 @@ well under a second of CPU on these specs; the Z3 engines named take several sec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -86,6 +87,14 @@ def z3_check_is_interrupted(sig: signal.Signals, within: float = 5.0) -> bool:
 @pytest.mark.parametrize("sig", signals.SIGNALS, ids=lambda s: s.name)
 def test_a_signal_during_a_z3_check_interrupts_it(sig):
     assert z3_check_is_interrupted(sig)
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_a_spent_budget_is_not_an_interrupt(installed):
+    # (Z3 says "canceled" for a spent rlimit: that is the solver giving up, never a signal)
+    with signals.handled() if installed else contextlib.nullcontext():
+        with pytest.raises(symbolic.SolverGaveUp, match="resource units spent"):
+            symbolic.check(_pigeonhole(), budget=symbolic.Budget(units=2_000_000))
 
 
 @needs_proc
