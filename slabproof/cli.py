@@ -115,26 +115,29 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
         specs = [s for s in specs if s.expect.verdict == "safe"]
     opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
     outcomes: list[ProofOutcome] = []
-    stopped: signals.Interrupted | KeyboardInterrupt | None = None
+    stopped = ""  # the last line when a signal ended the run
     try:
         for s in specs:
             outcomes.append(runner.prove_spec(s, opts))
     except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: the spec being proved is UNKNOWN, with its figures
-        stopped = e
         signals.finishing()
-        s = specs[len(outcomes)]
-        partial = getattr(e, "partial", None)
-        where = "interrupted"
-        if partial is not None:
-            where += f" during {partial.engine} after " + (f"{partial.states:,} states, depth {partial.depth}"
-                                                           if partial.states else f"{partial.seconds:.1f} s")
-        done = tuple(getattr(e, "finished", ())) + ((partial,) if partial is not None else ())
-        outcomes.append(ProofOutcome(spec=s.path, name=s.name, cpus=s.cpus, expected=s.expect.verdict, status="UNKNOWN",
-                                     scope="", why=where, results=done, matches=False))
+        finished = len(outcomes)
+        stopped = f"slabproof: {_signal_name(e)}: {finished} of {len(specs)} specs finished"
+        if finished < len(specs):
+            s = specs[finished]
+            partial = getattr(e, "partial", None)
+            where = "interrupted"
+            if partial is not None:
+                where += f" during {partial.engine} after " + (f"{partial.states:,} states, depth {partial.depth}"
+                                                               if partial.states else f"{partial.seconds:.1f} s")
+            done = tuple(getattr(e, "finished", ())) + ((partial,) if partial is not None else ())
+            outcomes.append(ProofOutcome(spec=s.path, name=s.name, cpus=s.cpus, expected=s.expect.verdict,
+                                         status="UNKNOWN", scope="", why=where, results=done, matches=False))
+            stopped += f"; {s.name} is UNKNOWN ({where})"
     status = runner.prove_exit_status(outcomes)
-    if stopped is not None:
-        print(f"slabproof: {_signal_name(stopped)}: {len(outcomes) - 1} of {len(specs)} specs finished; "
-              f"{outcomes[-1].name} is UNKNOWN ({outcomes[-1].why})", file=sys.stderr)
+    if stopped:
+        status = runner.EXIT_UNKNOWN if status == runner.EXIT_OK else status
+        print(stopped, file=sys.stderr)
     if args.json:
         print(report.proofs_json(outcomes, status))
         return status
