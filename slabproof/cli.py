@@ -528,6 +528,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:  # before a command's own handling (parsing, start-up)
         print(f"slabproof: {_signal_name(e)}", file=sys.stderr)
         return runner.EXIT_UNKNOWN
+    except Exception:
+        if signals.received() is None:
+            raise
+        # (Z3 interrupted outside a check raises its own exception: still the signal, not a crash)
+        print(f"slabproof: {_signal_name(KeyboardInterrupt())}", file=sys.stderr)
+        return runner.EXIT_UNKNOWN
     finally:
         signals.uninstall()
 

@@ -299,6 +299,11 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
             results.append(_REGISTRY[name](system, opts, shared))
         except KeyboardInterrupt as e:  # outside the engine's own handler (or in the exploration feeding it)
             results.append(interrupted_result(name, system, getattr(e, "partial", None)))
+        except Exception:
+            if not signals.received():
+                raise
+            # Z3 interrupted outside a check (building a model, simplifying) raises its own exception
+            results.append(interrupted_result(name, system))
         if results[-1].reason == "interrupted" or signals.received():
             break  # Ctrl-C, SIGTERM, SIGHUP: the user wants the figures so far, not more engines
     results = _combine(results)
@@ -338,6 +343,10 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
             r = fn(system, opts, shared)
         except KeyboardInterrupt as e:
             r = interrupted_result(name, system, getattr(e, "partial", None))
+        except Exception:
+            if not signals.received():
+                raise
+            r = interrupted_result(name, system)  # (Z3 interrupted outside a check)
         if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports them
             e = signals.Interrupted(signals.received() or "SIGINT", partial=r)
             e.finished = tuple(results)

@@ -282,3 +282,19 @@ def test_sigint_in_graph_exits_4_and_writes_no_half_graph(tmp_path):
     assert p.returncode == 4, (out, err)
     assert "no graph written" in err and "UNKNOWN" in err and "Traceback" not in err
     assert not dot.exists() and not list(tmp_path.glob(".g.dot.*"))
+
+
+def test_z3_interrupted_outside_a_check_is_an_interrupt_not_a_crash(monkeypatch):
+    # Context.interrupt() that lands while Z3 builds a model or simplifies raises Z3Exception("canceled")
+    from slabproof import runner, spec
+
+    def canceled(system, opts, shared):
+        signals._state["received"] = "SIGTERM"  # (what the handler records; its own raise came too late)
+        raise z3.Z3Exception("canceled")
+
+    monkeypatch.setitem(runner._REGISTRY, "canceled", canceled)
+    with signals.handled():
+        signals.finishing()  # (so that signals.check() elsewhere does not raise)
+        o = runner.run_spec(spec.load(GOOD), runner.RunOptions(engines=("canceled", "explicit")))
+    assert [r.engine for r in o.results] == ["canceled"]
+    assert o.results[0].reason == "interrupted" and not o.matches
