@@ -190,7 +190,7 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
             props.append(PropertyResult(p.name, p.kind, p.doc, None))
     props.insert(min(4, len(props)), PropertyResult(LIVENESS, "always", PROPERTY_DOCS[LIVENESS], None))
     violated = any(p.kind == "always" and p.holds is False for p in props)
-    if violated:
+    if violated and reason != "interrupted":  # (an interrupted run keeps its traces but decides nothing)
         verdict = Verdict.VIOLATED
     elif complete:
         verdict = Verdict.SAFE

@@ -343,6 +343,8 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
 
     violated = any(p.kind == "always" and p.holds is False for p in props)
     verdict = Verdict.VIOLATED if violated else (Verdict.SAFE if complete else Verdict.UNKNOWN)
+    if reason == "interrupted":  # the properties keep what was found; the run as a whole decided nothing
+        verdict = Verdict.UNKNOWN
     return EngineResult(
         engine="explicit",
         spec=system.spec.path,

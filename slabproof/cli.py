@@ -16,9 +16,9 @@ from typing import Sequence
 
 from rich.console import Console
 
-from . import __version__, junit, mutants, report, runner
+from . import __version__, junit, mutants, outputs, report, runner, signals
 from .checker import Limits
-from .results import EngineResult, SpecOutcome, Trace, Verdict
+from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
 from .spec import Spec, SpecError
 
 DEFAULT_SPEC_DIR = "specs"
@@ -114,8 +114,30 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
     opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
-    outcomes = [runner.prove_spec(s, opts) for s in specs]
+    outcomes: list[ProofOutcome] = []
+    stopped = ""  # the last line when a signal ended the run
+    try:
+        for s in specs:
+            outcomes.append(runner.prove_spec(s, opts))
+    except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: the spec being proved is UNKNOWN, with its figures
+        signals.finishing()
+        finished = len(outcomes)
+        stopped = f"slabproof: {_signal_name(e)}: {finished} of {len(specs)} specs finished"
+        if finished < len(specs):
+            s = specs[finished]
+            partial = getattr(e, "partial", None)
+            where = "interrupted"
+            if partial is not None:
+                where += f" during {partial.engine} after " + (f"{partial.states:,} states, depth {partial.depth}"
+                                                               if partial.states else f"{partial.seconds:.1f} s")
+            done = tuple(getattr(e, "finished", ())) + ((partial,) if partial is not None else ())
+            outcomes.append(ProofOutcome(spec=s.path, name=s.name, cpus=s.cpus, expected=s.expect.verdict,
+                                         status="UNKNOWN", scope="", why=where, results=done, matches=False))
+            stopped += f"; {s.name} is UNKNOWN ({where})"
     status = runner.prove_exit_status(outcomes)
+    if stopped:
+        status = runner.EXIT_UNKNOWN if status == runner.EXIT_OK else status
+        print(stopped, file=sys.stderr)
     if args.json:
         print(report.proofs_json(outcomes, status))
         return status
@@ -131,23 +153,19 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     return status
 
 
-def _check_writable(path: str) -> None:
-    """Refuse, before anything runs, an output file that cannot be written."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise SpecError(path, "", "is a directory; give a file name for the output")
-        if not p.parent.is_dir():
-            raise SpecError(path, "", f"cannot write: no directory {str(p.parent)!r}")
-    except ValueError:  # a NUL byte
-        raise SpecError(path, "", "cannot write: not a valid file name") from None
+def _check_writable(path: str, option: str = "--junit", inputs: Sequence[str] = ()) -> None:
+    """Refuse, before anything runs, an output file that cannot be written or is an input spec."""
+    outputs.check_output(option, path, inputs)
 
 
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except (OSError, ValueError) as e:
-        raise SpecError(path, "", f"cannot write: {getattr(e, 'strerror', None) or e}") from None
+def _write(path: str, text: str, option: str = "--junit") -> None:
+    outputs.write_atomic(option, path, text)
+
+
+def _signal_name(e: BaseException) -> str:
+    """'interrupted' (Ctrl-C) or 'interrupted by SIGTERM' (what ended the run, for its last line)."""
+    name = getattr(e, "signame", None) or signals.received() or "SIGINT"
+    return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
 
 
 def _console() -> Console:
@@ -170,7 +188,17 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         if e not in runner.available_engines():
             raise SpecError("--engine", "", f"unknown engine {e!r}; valid: all, "
                                             f"{', '.join(runner.available_engines())}")
-    specs = runner.load_all(runner.spec_files(paths), args.cpus)
+    files = runner.spec_files(paths)
+    for option, out_path in (("--junit", args.junit), ("--html", args.html)):
+        if out_path is not None:
+            _check_writable(out_path, option, files)
+    try:
+        specs = runner.load_all(files, args.cpus)
+    except KeyboardInterrupt:
+        signals.finishing()
+        if args.junit is not None:  # this run's results (none yet), never an earlier run's
+            _write(args.junit, junit.to_junit([]))
+        raise
     opts = runner.RunOptions(
         engines=engines,
         symmetry=not args.no_symmetry,
@@ -181,18 +209,22 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         check_picture_args(args, specs)
     bar = progress_bar()
     opts.progress = bar
-    outcomes = []
+    outcomes: list[SpecOutcome] = []
     interrupted = False
     try:
         for s in specs:
+            signals.check()
             if bar is not None:
                 bar.relabel(s.name)
             outcomes.append(runner.run_spec(s, opts))
-            if any(r.reason == "interrupted" for r in outcomes[-1].results):
+            if any(r.reason == "interrupted" for r in outcomes[-1].results) or signals.received():
                 interrupted = True
                 break
-    except KeyboardInterrupt:  # outside an engine's own handler: what was finished still stands
+    except KeyboardInterrupt:  # outside the engines (building a model, comparing): that spec is undecided
         interrupted = True
+        if len(outcomes) < len(specs):
+            outcomes.append(runner.interrupted_outcome(specs[len(outcomes)], engines[0]))
+    signals.finishing()  # from here on a signal is noted, not raised: the partial results are written out whole
     if bar is not None:
         bar.close()
     matrix = mutants.classify(specs, outcomes) if args.mutants else None
@@ -201,13 +233,18 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         if status == runner.EXIT_OK:
             status = runner.EXIT_UNKNOWN
         done = sum(1 for o in outcomes if not any(r.reason == "interrupted" for r in o.results))
-        print(f"slabproof: interrupted: {done} of {len(specs)} specs finished; the figures printed for the "
-              f"interrupted one are partial (UNKNOWN)", file=sys.stderr)
+        print(f"slabproof: {_signal_name(KeyboardInterrupt())}: {done} of {len(specs)} specs finished; the figures "
+              f"printed for the interrupted one are partial (UNKNOWN)", file=sys.stderr)
     if args.junit is not None:
         _write(args.junit, junit.to_junit(outcomes))
     wrote = ""
-    if (args.html or args.mermaid) and outcomes:  # (none when interrupted before the first spec finished)
-        wrote, diagram = draw_trace(args, outcomes[0], specs[0])
+    if (args.html or args.mermaid) and outcomes:
+        try:
+            wrote, diagram = draw_trace(args, outcomes[0], specs[0])
+        except SpecError:
+            if not interrupted:
+                raise
+            wrote, diagram = "no page or diagram: the run was interrupted before a trace was found", ""
         if args.mermaid:
             if wrote:
                 print(wrote, file=sys.stderr)
@@ -301,10 +338,7 @@ def draw_trace(args: argparse.Namespace, o: SpecOutcome, s: Spec) -> tuple[str, 
     if args.html:
         page = html.render(trace, spec_name=o.name, description=s.description, property_doc=doc, lanes=lanes,
                            verdict=r.verdict.value, generator=f"slabproof {__version__} ({r.engine} engine)")
-        try:
-            Path(args.html).write_text(page, encoding="utf-8")
-        except OSError as e:
-            raise SpecError(args.html, "", f"cannot write the page: {e.strerror}") from None
+        outputs.write_atomic("--html", args.html, page)
         wrote = f"wrote {args.html}: {trace.kind} for {trace.property}, {len(trace.steps)} steps ({o.name})"
     return wrote, mermaid.render(trace, lanes, o.name) if args.mermaid else ""
 
@@ -376,7 +410,25 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
     opts = runner.RunOptions(engines=_engines(args.engine), limits=Limits(args.max_states, args.timeout, None))
     bar = progress_bar()
     opts.progress = bar
-    x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None)
+    try:
+        x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None)
+    except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: no claim is decided; the figures so far
+        signals.finishing()
+        if bar is not None:
+            bar.close()
+        partial = getattr(e, "partial", None)
+        where = getattr(e, "where", "")
+        figures = (f"{partial.engine} on {where or 'a configuration'}: unknown (interrupted) after "
+                   f"{partial.states:,} states, depth {partial.depth}" if partial is not None else "")
+        if args.json:
+            import json as _json
+
+            print(_json.dumps({"exit_status": runner.EXIT_UNKNOWN, "interrupted": True,
+                               "interrupted_engine": partial.to_json() if partial is not None else None,
+                               "configuration": where}, indent=2))
+        print(f"slabproof: {_signal_name(e)}: no claim decided (UNKNOWN)" + (f"; {figures}" if figures else ""),
+              file=sys.stderr)
+        return runner.EXIT_UNKNOWN
     if bar is not None:
         bar.close()
     status = explain.exit_status(x)
@@ -398,6 +450,7 @@ def cmd_graph(args: argparse.Namespace, out: Console) -> int:
     from . import graph
 
     limit = args.max_nodes or graph.DEFAULT_MAX_NODES
+    _check_writable(args.dot, "--dot", [args.file])
     s = runner.load_all([args.file], args.cpus)[0]
     opts = runner.RunOptions(engines=("explicit",), symmetry=not args.no_symmetry, keep_graph=True,
                              limits=Limits(max_states=limit))
@@ -407,6 +460,10 @@ def cmd_graph(args: argparse.Namespace, out: Console) -> int:
     if bar is not None:
         bar.close()
     r = o.results[0]
+    if r.reason == "interrupted":
+        print(f"slabproof: {_signal_name(KeyboardInterrupt())}: no graph written; the exploration stopped after "
+              f"{r.states:,} states, depth {r.depth} (UNKNOWN)", file=sys.stderr)
+        return runner.EXIT_UNKNOWN
     if not r.complete:
         if r.reason.startswith("state limit"):
             raise SpecError(args.file, "", f"the state graph at {s.cpus} CPUs has more than {limit:,} states, too many "
@@ -425,10 +482,7 @@ def cmd_graph(args: argparse.Namespace, out: Console) -> int:
         cands = sorted(paths, key=lambda k: (kinds.get(k) != "always", len(paths[k])))
         hl = cands[0] if cands else None
     g = graph.to_networkx(data, hl)
-    try:
-        Path(args.dot).write_text(graph.to_dot(g, f"{s.name} ({s.cpus} CPUs)"), encoding="utf-8")
-    except OSError as e:
-        raise SpecError(args.dot, "", f"cannot write the graph: {e.strerror}") from None
+    outputs.write_atomic("--dot", args.dot, graph.to_dot(g, f"{s.name} ({s.cpus} CPUs)"))
     path = f"; the path of {hl} ({len(g.graph['path']) - 1} steps) in red" if hl else "; no trace to highlight"
     print(f"wrote {args.dot}: {g.number_of_nodes():,} states, {g.number_of_edges():,} edges{path}")
     return runner.EXIT_OK
@@ -445,6 +499,8 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
+    if not args.no_png:
+        _check_writable(args.png, "--png")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
                         sweep_memcgs=args.sweep_memcgs, sweep=args.json or not args.no_png)
     if args.json:
@@ -456,10 +512,7 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
         out.print(teach_report.ipis_table(e))
         out.print(teach_report.ipis_notes(e))
     if not args.no_png:
-        try:
-            teach_report.plot_png(e, args.png)
-        except OSError as err:
-            raise SpecError(args.png, "", f"cannot write the plot: {err.strerror}") from None
+        outputs.write_atomic("--png", args.png, writer=lambda tmp: teach_report.plot_png(e, tmp), suffix=".png")
         print(f"wrote {args.png}", file=sys.stderr if args.json else sys.stdout)
     return runner.EXIT_OK
 
@@ -468,6 +521,24 @@ TEACHING_COMMANDS = {"explain": cmd_explain, "graph": cmd_graph, "ipis": cmd_ipi
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``slabproof`` command. SIGINT, SIGTERM and SIGHUP end it with the partial figures, status 4."""
+    signals.install()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as e:  # before a command's own handling (parsing, start-up)
+        print(f"slabproof: {_signal_name(e)}", file=sys.stderr)
+        return runner.EXIT_UNKNOWN
+    except Exception:
+        if signals.received() is None:
+            raise
+        # (Z3 interrupted outside a check raises its own exception: still the signal, not a crash)
+        print(f"slabproof: {_signal_name(KeyboardInterrupt())}", file=sys.stderr)
+        return runner.EXIT_UNKNOWN
+    finally:
+        signals.uninstall()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out = _console()
@@ -487,6 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)
         return runner.EXIT_USAGE
-    except KeyboardInterrupt:
-        print("slabproof: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        signals.finishing()
+        print(f"slabproof: {_signal_name(e)}", file=sys.stderr)
         return runner.EXIT_UNKNOWN

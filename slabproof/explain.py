@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Sequence
 
-from . import model, runner
+from . import model, runner, signals
 from .expr import (
     And,
     Bound,
@@ -718,6 +718,14 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
                 results[c.key].append(runner.engine(e)(system, opts, shared))
             except Exception as exc:  # an engine that cannot handle a configuration leaves its checks undecided
                 errors.append(f"{e} on {c.key}: {type(exc).__name__}: {exc}")
+            except KeyboardInterrupt as exc:  # (the exploration feeding a Z3 engine; a signal between engines)
+                raise signals.Interrupted(signals.received() or "SIGINT",
+                                          partial=runner.interrupted_result(e, system, getattr(exc, "partial", None)),
+                                          where=c.key) from None
+            if (results[c.key] and results[c.key][-1].reason == "interrupted") or signals.received():
+                # Ctrl-C, SIGTERM, SIGHUP: no further engine or configuration; the caller reports the figures
+                raise signals.Interrupted(signals.received() or "SIGINT",
+                                          partial=results[c.key][-1] if results[c.key] else None, where=c.key)
     claims: list[Claim] = []
     for ci, cl in enumerate(CLAIMS):
         checks: list[Check] = []

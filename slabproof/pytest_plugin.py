@@ -10,6 +10,8 @@ else, load it with ``pytest -p slabproof.pytest_plugin DIR``.
 A failing item reports the mismatch in one line, each engine's verdict and
 coverage, and the shortest counterexample step by step. An engine that
 cannot decide (a limit, a time-out) fails the item too: UNKNOWN is not safe.
+SIGINT, SIGTERM or SIGHUP while a spec runs (inside a Z3 check too) stops the
+session as pytest's own Ctrl-C does: no further spec runs.
 A spec that does not load fails its item with the loader's one-line message
 (the rest of the session still runs).
 
@@ -24,7 +26,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import runner
+from . import runner, signals
 from .checker import Limits
 from .junit import trace_text
 from .results import SpecOutcome
@@ -79,9 +81,11 @@ class SpecItem(pytest.Item):
                            f"{', '.join(runner.available_engines())}")
         opts = runner.RunOptions(engines=engines, limits=Limits(opt("slabproof_max_states", None),
                                                                  opt("slabproof_timeout", None)))
-        outcome = runner.run_spec(spec, opts)
-        if any(r.reason == "interrupted" for r in outcome.results):
-            raise KeyboardInterrupt  # the engine caught Ctrl-C; pytest should stop, not fail this item and go on
+        with signals.handled():  # SIGTERM and SIGHUP too, and inside Z3's checks (slabproof.signals)
+            outcome = runner.run_spec(spec, opts)
+            stopped = signals.received()
+        if stopped or any(r.reason == "interrupted" for r in outcome.results):
+            raise KeyboardInterrupt(stopped or "SIGINT")  # pytest should stop, not fail this item and go on
         for r in outcome.results:
             self.user_properties.append((r.engine, f"{r.verdict.value}; {r.states} states, depth {r.depth}"))
         if not outcome.matches:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from . import checker, model
+from . import checker, model, signals
 from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
 from .spec import MAX_CPUS, Spec, SpecError, load
 
@@ -66,6 +66,8 @@ def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineRe
     if r is None:
         r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, keep_states=True)
         shared["reachable"] = r
+    if r.reason == "interrupted":  # the engine it feeds must not run on half the states
+        raise signals.Interrupted(signals.received() or "SIGINT", partial=r)
     return r
 
 
@@ -110,6 +112,8 @@ def _param_data(system: model.System, opts: RunOptions, shared: dict) -> EngineR
         shared["param_data"] = checker.explore(bigger, symmetry=True, keep_states=True,
                                                limits=checker.Limits(max_states=PARAM_DATA_MAX_STATES,
                                                                      timeout=opts.limits.timeout))
+    if shared["param_data"].reason == "interrupted":
+        raise signals.Interrupted(signals.received() or "SIGINT", partial=shared["param_data"])
     return shared["param_data"]
 
 
@@ -142,6 +146,34 @@ def _combine(results: list[EngineResult]) -> list[EngineResult]:
                         reason="", complete=True)
         out.append(r)
     return out
+
+
+def interrupted_result(name: str, system: model.System, partial: EngineResult | None = None) -> EngineResult:
+    """Engine `name`'s UNKNOWN result for a signal that reached it outside its own handler.
+
+    `partial` (the exploration feeding it, when that is what was interrupted) gives the figures so far.
+    """
+    if partial is None:
+        return EngineResult(engine=name, spec=system.spec.path, cpus=system.ncpus, verdict=Verdict.UNKNOWN,
+                            reason="interrupted", complete=False)
+    if name == partial.engine:
+        return partial
+    # the figures are the feeding exploration's; what it found is not credited to `name`
+    return EngineResult(engine=name, spec=system.spec.path, cpus=system.ncpus, verdict=Verdict.UNKNOWN,
+                        reason="interrupted", complete=False,
+                        properties=tuple(replace(p, holds=None, trace=None) for p in partial.properties),
+                        states=partial.states, transitions=partial.transitions, depth=partial.depth,
+                        seconds=partial.seconds, symmetry=partial.symmetry,
+                        extra={"interrupted_in": f"the {partial.engine} exploration that feeds {name}"})
+
+
+def interrupted_outcome(spec: Spec, engine: str) -> SpecOutcome:
+    """The outcome of a spec interrupted before any engine returned (while its model was built, say)."""
+    r = EngineResult(engine=engine, spec=spec.path, cpus=spec.cpus, verdict=Verdict.UNKNOWN,
+                     reason="interrupted", complete=False)
+    return SpecOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=spec.expect.verdict,
+                       expected_violates=spec.expect.violates, results=(r,), matches=False,
+                       mismatch=UNDECIDED + f"{engine}: unknown (interrupted) before it started")
 
 
 def register(name: str, fn: EngineFn) -> None:
@@ -263,14 +295,27 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     shared: dict = {}
     results = []
     for name in opts.engines:
-        results.append(_REGISTRY[name](system, opts, shared))
-        if results[-1].reason == "interrupted":  # Ctrl-C: the user wants the figures so far, not more engines
-            break
+        try:
+            results.append(_REGISTRY[name](system, opts, shared))
+        except KeyboardInterrupt as e:  # outside the engine's own handler (or in the exploration feeding it)
+            results.append(interrupted_result(name, system, getattr(e, "partial", None)))
+        except Exception:
+            if not signals.received():
+                raise
+            # Z3 interrupted outside a check (building a model, simplifying) raises its own exception
+            results.append(interrupted_result(name, system))
+        if results[-1].reason == "interrupted" or signals.received():
+            break  # Ctrl-C, SIGTERM, SIGHUP: the user wants the figures so far, not more engines
     results = _combine(results)
     if any(e in _NEEDS_STATES for e in opts.engines):  # the states were for the other engines, not the report
         results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")})
                    if r.engine == "explicit" else r for r in results]
     ok, why, disagreement = compare(spec, results)
+    stopped = [r for r in results if r.reason == "interrupted"]
+    if stopped and not disagreement:  # an interrupted spec is undecided, whatever was found before the signal
+        ok, why = False, UNDECIDED + "; ".join(
+            f"{r.engine}: unknown (interrupted) after "
+            + (f"{r.states:,} states, depth {r.depth}" if r.states else f"{r.seconds:.1f} s") for r in stopped)
     return SpecOutcome(
         spec=spec.path,
         name=spec.name,
@@ -323,17 +368,34 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     system = model.build(spec)
     shared: dict = {}
     opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)
-    ex = _explicit(system, opts, shared)
-    par = _param(system, opts, shared)
-    ind = _induction(system, opts, shared)
-    results = [ex, par, ind]
+
+    def run(name: str, fn: EngineFn) -> EngineResult:
+        try:
+            r = fn(system, opts, shared)
+        except KeyboardInterrupt as e:
+            r = interrupted_result(name, system, getattr(e, "partial", None))
+        except Exception:
+            if not signals.received():
+                raise
+            r = interrupted_result(name, system)  # (Z3 interrupted outside a check)
+        if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports them
+            e = signals.Interrupted(signals.received() or "SIGINT", partial=r)
+            e.finished = tuple(results)
+            raise e
+        return r
+
+    results: list[EngineResult] = []
+    for name, fn in (("explicit", _explicit), ("param", _param), ("induction", _induction)):
+        results.append(run(name, fn))
+    ex, par, ind = results
     rc: EngineResult | None = None
     if par.verdict == Verdict.SAFE:
-        rc = recheck.run(system, par.extra.get("invariant_exprs", []), **_recheck_budget(opts))
+        rc = run("recheck", lambda s, o, _: recheck.run(s, par.extra.get("invariant_exprs", []),
+                                                        **_recheck_budget(o)))
         results.append(rc)
     any_n = _any_n_confirmed(par, rc)
     if not any_n and ind.verdict != Verdict.SAFE:
-        results.append(_bmc(system, opts, shared))
+        results.append(run("bmc", _bmc))
     safety = [p.name for p in system.properties if p.kind == "always"]
     exp_bad = set(spec.expect.violates) if spec.expect.violates is not None else (
         set(ex.violated) if spec.expect.verdict == "violated" else set())
@@ -364,7 +426,8 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     targets = [model.Property(lem.name, "sometimes", lem.expr, lem.doc)
                for lem in houdini.lemmas(system) if lem.expected == "sat"]
     if targets:
-        ws = bmc.witness(system, targets, max_depth=ex.depth, complete=ex.complete, **_z3_budget("bmc", opts))
+        ws = run(bmc.WITNESS_ENGINE, lambda s, o, _: bmc.witness(s, targets, max_depth=ex.depth,
+                                                                 complete=ex.complete, **_z3_budget("bmc", o)))
         results.append(ws)
         witnesses = {p.name: p.trace for p in ws.properties if p.trace is not None}
     else:

@@ -72,6 +72,7 @@ from .expr import (
     evaluate,
     subst_cpu,
 )
+from . import signals
 from .model import Action, Property, System
 from .results import TraceStep
 
@@ -137,16 +138,25 @@ def _rlimit_count() -> int:
     return int(st.get_key_value("rlimit count")) if "rlimit count" in st.keys() else 0
 
 
+# what Z3 answers when a check is stopped by Ctrl-C (its own handler) or by Context.interrupt() (a spent
+# rlimit says "canceled": not an interrupt)
+_INTERRUPTED = ("interrupted from keyboard", "interrupted")
+
+
 def check(solver: z3.Solver, *assumptions: Term, budget: Budget | None = None) -> bool:
     """`True` for sat, `False` for unsat; `SolverGaveUp` for unknown (with the budget's reason)."""
     if budget is not None:
         budget.arm(solver)
+    if not signals.z3_ctrl_c():
+        solver.set("ctrl_c", False)  # slabproof's handlers interrupt Z3 themselves (signals.py)
     r = solver.check(*assumptions)
     if r == z3.sat:
         return True
     if r == z3.unsat:
         return False
     why = budget.spent() if budget is not None else ""
+    if signals.received() or (not why and solver.reason_unknown() in _INTERRUPTED):
+        raise signals.Interrupted(signals.received() or "SIGINT")  # a signal, not the solver giving up
     raise SolverGaveUp(why or solver.reason_unknown() or "the solver answered unknown")
 
 

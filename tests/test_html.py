@@ -120,7 +120,7 @@ def test_cli_html_of_a_safe_spec_draws_its_witness(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (("check", "specs", "--html", "x.html"), "exactly one spec file"),
     (("check", "specs/memcg-never-2cpu.toml", "--html", "x.html", "--property", "nope"), "unknown property 'nope'"),
-    (("check", "specs/memcg-never-2cpu.toml", "--html", "/no/such/dir/x.html"), "cannot write the page"),
+    (("check", "specs/memcg-never-2cpu.toml", "--html", "/no/such/dir/x.html"), "cannot write"),
     (("check", "specs/memcg-if-prev-2cpu.toml", "--html", "x.html", "--property", "no_use_after_free"),
      "nothing to draw"),
 ])

@@ -6,6 +6,7 @@ tests) must not collect any spec.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,8 @@ GOOD = SPECS / "cache-if-prev-2cpu.toml"
 
 def pytest_run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=900)
+                          cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))  # this checkout's slabproof, whatever the cwd
 
 
 def test_spec_files_in_the_checkout_are_test_items():
@@ -91,7 +93,7 @@ def test_ctrl_c_stops_the_session_instead_of_failing_the_item(tmp_path):
     shutil.copy(GOOD, d / "zz-after.toml")  # must not run after the interrupt
     p = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-v",
                           "-p", "slabproof.pytest_plugin", "specs"], cwd=tmp_path, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     out, err = _interrupt_when_busy(p, cpu=4.0)
     assert p.returncode == 2, out[-3000:]  # pytest's "interrupted"
     assert "KeyboardInterrupt" in out
