@@ -102,7 +102,36 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the invariant: auto (for named files), all, none")
     pr.add_argument("--json", action="store_true", help="print the proofs as JSON")
     sub.add_parser("engines", help="list the engines")
+    add_export_command(sub)
     return p
+
+
+def add_export_command(sub: argparse._SubParsersAction) -> None:
+    x = sub.add_parser("export", help="write a spec's model in another checker's language (Promela, for SPIN)")
+    x.add_argument("file", metavar="FILE", help="one spec file")
+    x.add_argument("--promela", action="store_true", required=True,
+                   help="write Promela (docs/promela.md); the only format so far")
+    x.add_argument("-o", "--output", metavar="OUT", help="the file to write (default: standard output)")
+    x.add_argument("--cpus", type=_positive, metavar="N", help="override the spec's number of CPUs")
+
+
+def cmd_export(args: argparse.Namespace, out: Console) -> int:
+    from . import model, promela
+
+    if args.output is not None:
+        _check_writable(args.output)
+    s = runner.load_all([args.file], args.cpus)[0]
+    m = promela.export(model.build(s))
+    if args.output is None:
+        sys.stdout.write(m.text)
+        return runner.EXIT_OK
+    try:
+        promela.write_atomic(args.output, m.text)
+    except (OSError, ValueError) as e:
+        raise SpecError(args.output, "", f"cannot write: {getattr(e, 'strerror', None) or e}") from None
+    print(f"wrote {args.output}: {s.name}, {m.cpus} CPUs, {m.transitions} transitions, "
+          f"{len(m.assertions)} safety assertions; not exported: {', '.join(m.not_exported)}")
+    return runner.EXIT_OK
 
 
 def cmd_prove(args: argparse.Namespace, out: Console) -> int:
@@ -554,6 +583,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return TEACHING_COMMANDS[args.command](args, out)
         if args.command == "prove":
             return cmd_prove(args, out)
+        if args.command == "export":
+            return cmd_export(args, out)
         return cmd_check(args, out)
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)
