@@ -226,7 +226,7 @@ def main() -> int:
             nos_states = f"{nos['states']:,}" if nos["complete"] else f">{nos['states']:,}"
             nos_time = f"{nos['cpu']:7.2f}" if nos["complete"] else f"{'(cut)':>7}"
             ratio = f"{nos['cpu'] / spin_total:5.1f}x" if nos["complete"] else f"{'-':>6}"
-            extra = "" if "writer_terminates" not in sym["violated"] else " (+ writer_terminates, not exported)"
+            extra = "" if "writer_terminates" not in sym["violated"] else " (and writer_terminates violated: not exported)"
             agree = verdict(mine) if not problems else f"MISMATCH: {'; '.join(problems)}"
             print(f"{name:34} {cpus:4} | {sym['states']:10,} {nos_states:>9} {sp['states']:9,} | "
                   f"{sym['cpu']:8.2f} {nos_time} {sp['compile']:7.2f} {sp['search']:7.2f} | "
