@@ -50,10 +50,11 @@ from .results import EngineResult, PropertyResult, Trace, Verdict
 from .spec import Spec, loads
 
 # claim verdicts
-CONFIRMED, REFUTED, UNKNOWN, DISAGREE = "confirmed", "refuted", "unknown", "disagree"
+CONFIRMED, REFUTED, UNKNOWN, DISAGREE, ERROR = "confirmed", "refuted", "unknown", "disagree", "error"
 
 # what a check can find (per engine), and what a claim can predict
 HOLDS, VIOLATED, WITNESSED, NO_WITNESS, UNDECIDED = "holds", "violated", "witnessed", "no witness", "undecided"
+CRASHED = "engine error"  # the engine raised on the check's configuration: no finding at all
 SAME, DIFFERENT = "same verdicts", "different verdicts"
 
 KERNEL_VERSION = "v4.11/v4.12"
@@ -68,7 +69,7 @@ class EngineFinding:
     """What one engine found for one check."""
 
     engine: str
-    outcome: str  # holds / violated / witnessed / no witness / undecided (/ same or different verdicts)
+    outcome: str  # holds / violated / witnessed / no witness / undecided / engine error (/ same or different verdicts)
     detail: str  # the evidence in words: how many states, a proof, a trace length, why undecided
     trace: Trace | None = None
 
@@ -85,7 +86,7 @@ class Check:
     expect: str  # what the claim predicts
     role: str  # claim / non-vacuity / contrast
     findings: tuple[EngineFinding, ...]
-    status: str  # as predicted / contradicted / undecided / engines disagree
+    status: str  # as predicted / contradicted / undecided / engines disagree / engine error
     show_trace: bool = False  # a trace worth printing in full
 
     @property
@@ -132,7 +133,7 @@ class Explanation:
     @property
     def verdict(self) -> str:
         vs = [c.verdict for c in self.claims]
-        for v in (DISAGREE, REFUTED, UNKNOWN):
+        for v in (DISAGREE, REFUTED, ERROR, UNKNOWN):
             if v in vs:
                 return v
         return CONFIRMED
@@ -652,9 +653,11 @@ _OPPOSITE = {HOLDS: VIOLATED, VIOLATED: HOLDS, WITNESSED: NO_WITNESS, NO_WITNESS
 
 
 def _status(expect: str, findings: Sequence[EngineFinding]) -> str:
-    decided = {f.outcome for f in findings if f.outcome != UNDECIDED}
+    decided = {f.outcome for f in findings if f.outcome not in (UNDECIDED, CRASHED)}
     if len(decided) > 1:
         return "engines disagree"
+    if any(f.outcome == CRASHED for f in findings):
+        return CRASHED
     if not decided:
         return "undecided"
     return "as predicted" if decided == {expect} else "contradicted"
@@ -666,6 +669,8 @@ def _claim_verdict(checks: Sequence[Check]) -> str:
         return DISAGREE
     if "contradicted" in st:
         return REFUTED
+    if CRASHED in st:
+        return ERROR
     if "undecided" in st or not st:
         return UNKNOWN
     return CONFIRMED
@@ -681,8 +686,10 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
 
     `on_config(key, title)` is called before each configuration runs (the CLI
     uses it to label its progress bar). An engine that raises on a
-    configuration is recorded in `engine_errors`; its findings there are
-    undecided.
+    configuration is recorded in `engine_errors`, and every check on that
+    configuration gets an "engine error" finding from it: the claim's verdict
+    is then ERROR (unless it is refuted or the engines disagree), never
+    confirmed by the engines that did run.
     """
     opts = opts or runner.RunOptions()
     engines = tuple(opts.engines)
@@ -707,6 +714,7 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
             extra[cd.config].append(model.Property(_prop_name(cl, k), cd.kind, e, f"{cl.title} -- {cd.title}"))
     results: dict[str, list[EngineResult]] = {}
     errors: list[str] = []
+    crashed: dict[str, dict[str, str]] = {c.key: {} for c in cfgs}  # config -> engine -> what it raised
     for c in cfgs:
         system = replace(systems[c.key], properties=list(systems[c.key].properties) + extra[c.key])
         if on_config is not None:
@@ -716,8 +724,10 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
         for e in engines:
             try:
                 results[c.key].append(runner.engine(e)(system, opts, shared))
-            except Exception as exc:  # an engine that cannot handle a configuration leaves its checks undecided
-                errors.append(f"{e} on {c.key}: {type(exc).__name__}: {exc}")
+            except Exception as exc:  # KeyboardInterrupt is not an Exception: it is handled below
+                what = _shorten(f"{type(exc).__name__}: {exc}")
+                crashed[c.key][e] = what
+                errors.append(f"{e} on {c.key}: {what}")
             except KeyboardInterrupt as exc:  # (the exploration feeding a Z3 engine; a signal between engines)
                 raise signals.Interrupted(signals.received() or "SIGINT",
                                           partial=runner.interrupted_result(e, system, getattr(exc, "partial", None)),
@@ -748,6 +758,8 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
                 name = cd.property
                 formula = pretty(systems[cd.config].property(name).expr, systems[cd.config])
                 findings = tuple(_finding(r, name) for r in rs)
+            broke = {**crashed[cd.config], **(crashed[cd.compare_with] if cd.compare_with else {})}
+            findings = findings + tuple(EngineFinding(e, CRASHED, f"raised {what}") for e, what in broke.items())
             checks.append(Check(cd.title, cd.config, name, cd.kind, formula, cd.expect, cd.role, findings,
                                 _status(cd.expect, findings), cd.show_trace))
         claims.append(Claim(ci + 1, cl.key, cl.title, cl.because, claim_functions(cl), tuple(checks),
@@ -766,10 +778,17 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
 
 
 EXIT = {CONFIRMED: runner.EXIT_OK, REFUTED: runner.EXIT_MISMATCH, DISAGREE: runner.EXIT_DISAGREE,
-        UNKNOWN: runner.EXIT_UNKNOWN}
+        UNKNOWN: runner.EXIT_UNKNOWN, ERROR: runner.EXIT_UNKNOWN}
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    """`text` on one line, cut to about `limit` characters."""
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[:limit] + f"... ({len(one):,} characters)"
 
 
 def exit_status(x: Explanation) -> int:
-    """0 every claim confirmed; 1 some claim refuted; 3 engines disagree; 4 some claim undecided."""
+    """0 every claim confirmed; 1 some claim refuted; 3 engines disagree; 4 some claim undecided or
+    checked by an engine that raised (an engine error: the claim was not decided; not bad input, so not 2)."""
     return EXIT[x.verdict]
 
