@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -19,44 +20,89 @@ from rich.console import Console
 from . import __version__, junit, mutants, outputs, report, runner, signals
 from .checker import Limits
 from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
-from .spec import Spec, SpecError
+from .spec import Spec, SpecError, shown
 
 DEFAULT_SPEC_DIR = "specs"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(runner.EXIT_USAGE, f"slabproof: error: {message} (see --help)\n")
+    def error(self, message: str) -> None:  # one line, exit 2, a value echoed by argparse shortened
+        self.exit(runner.EXIT_USAGE, f"slabproof: error: {shown(message, 600)} (see --help)\n")
+
+
+MAX_COUNT = 10**9  # the largest whole-number option (--max-states, --cpus before its own check, ...)
+MAX_SECONDS = 1e6  # the largest --timeout (about 11.6 days; Z3 takes milliseconds as a 32-bit number)
+MAX_SIZE = 1 << 50  # the largest --max-memory (1 PiB)
+MAX_MEMCGS = 10**6  # ipis --memcgs and --sweep-memcgs (the commit's experiment used 10,000)
+MAX_CHILD_CACHES = 1000  # ipis --caches
+
+
+def _number(text: str, what: str, given: str | None = None) -> float:
+    """`text` as a finite number; an `ArgumentTypeError` (one line, `given` or `text` shortened) otherwise."""
+    given = text if given is None else given
+    try:
+        v = float(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{shown(repr(given))} is not {what}") from None
+    if math.isnan(v) or math.isinf(v):
+        raise argparse.ArgumentTypeError(f"{shown(repr(given))} is not {what}: it must be a finite number")
+    return v
 
 
 def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    """A memory size: a number of MiB, or a number with a unit k, m, g, t (KiB ... TiB), finite, positive."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     t = text.strip().lower().removesuffix("b").removesuffix("i")
-    try:
-        if t and t[-1] in units:
-            return int(float(t[:-1]) * units[t[-1]])
-        return int(t) * (1 << 20)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 2G)") from None
+    unit = 1 << 20
+    if t and t[-1] in units:
+        t, unit = t[:-1], units[t[-1]]
+    what = "a size (e.g. 512M, 2G)"
+    if not t or t.strip() != t:
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not {what}")
+    v = _number(t, what, text) * unit
+    if not 1 <= v <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))}: a size must be between 1 byte and "
+                                         f"{MAX_SIZE >> 50} PiB")
+    return int(v)
 
 
-def _positive(text: str) -> int:
+def _bounded(upper: int):
+    """An argument type: a whole number from 1 to `upper`."""
+    def whole(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:  # (also a number of more than 4,300 digits)
+            raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not a whole number") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+        if v > upper:
+            raise argparse.ArgumentTypeError(f"{shown(str(v))} is too large; valid: 1 to {upper:,}")
+        return v
+    whole.__name__ = "whole number"
+    return whole
+
+
+_positive = _bounded(MAX_COUNT)
+
+
+def _cpu_number(text: str) -> int:
+    """A CPU number (0, 1, ...; whether it exists is checked by the command)."""
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not a CPU number (0, 1, ...)") from None
+    if not 0 <= v <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"CPU {shown(str(v))} does not exist; CPUs are numbered from 0")
     return v
 
 
 def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    """A number of seconds: finite, more than 0, at most `MAX_SECONDS`."""
+    v = _number(text, "a number of seconds")
     if v <= 0:
-        raise argparse.ArgumentTypeError(f"{v} must be more than 0")
+        raise argparse.ArgumentTypeError(f"{v:g} must be more than 0")
+    if v > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{v:g} seconds is too long; valid: more than 0, at most {MAX_SECONDS:g}")
     return v
 
 
@@ -404,15 +450,15 @@ def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("ipis", help="replay the commit's experiment in the model: IPIs sent by lazy memcg cache "
                                     "creation, before and after the patch")
     i.add_argument("--cpus", type=_positive, default=4, metavar="N", help="CPUs (default 4)")
-    i.add_argument("--memcgs", type=_positive, default=10_000, metavar="K", help="memcgs (default 10,000, as in the "
+    i.add_argument("--memcgs", type=_bounded(MAX_MEMCGS), default=10_000, metavar="K", help="memcgs (default 10,000, as in the "
                                                                                   "commit)")
-    i.add_argument("--caches", type=_positive, default=1, metavar="C",
+    i.add_argument("--caches", type=_bounded(MAX_CHILD_CACHES), default=1, metavar="C",
                    help="child caches each memcg creates lazily (default 1: one allocation each)")
-    i.add_argument("--writer-cpu", type=int, default=None, metavar="W",
+    i.add_argument("--writer-cpu", type=_cpu_number, default=None, metavar="W",
                    help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
     i.add_argument("--png", default="ipis.png", metavar="FILE", help="the plot to write (default ipis.png)")
     i.add_argument("--no-png", action="store_true", help="write no plot")
-    i.add_argument("--sweep-memcgs", type=_positive, metavar="K",
+    i.add_argument("--sweep-memcgs", type=_bounded(MAX_MEMCGS), metavar="K",
                    help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
     i.add_argument("--json", action="store_true", help="print the runs as JSON")
 

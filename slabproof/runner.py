@@ -8,13 +8,15 @@ as data. Nothing here prints.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from . import checker, model, signals
 from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
-from .spec import MAX_CPUS, Spec, SpecError, load
+from .spec import MAX_CPUS, Spec, SpecError, _os_problem, load
 
 ENGINES: tuple[str, ...] = ("explicit",)
 
@@ -197,17 +199,36 @@ def engine(name: str) -> EngineFn:
 
 
 def spec_files(paths: Sequence[str]) -> list[str]:
-    """The spec files named (a directory stands for the *.toml files in it, sorted)."""
+    """The spec files named (a directory stands for the *.toml files in it, sorted).
+
+    An empty path, a path the system refuses (a name over 255 bytes, a
+    directory that cannot be searched or read) is a `SpecError` naming it;
+    anything that is not a directory is left to `spec.load`, which accepts
+    only regular files.
+    """
     out: list[str] = []
     for p in paths:
-        pp = Path(p)
-        if pp.is_dir():
-            files = sorted(str(f) for f in pp.glob("*.toml"))
-            if not files:
-                raise SpecError(p, "", "directory holds no *.toml spec files")
-            out.extend(files)
-        else:
+        if p == "":
+            raise SpecError("''", "", "an empty path names no spec file or directory")
+        try:
+            is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+        except FileNotFoundError:
+            is_dir = False  # spec.load says "no such file"
+        except OSError as e:
+            raise SpecError(p, "", _os_problem(e)) from None
+        except ValueError:  # a NUL byte
+            raise SpecError(p, "", "cannot read: not a valid file name") from None
+        if not is_dir:
             out.append(p)
+            continue
+        try:
+            with os.scandir(p) as it:
+                names = [e.name for e in it if e.name.endswith(".toml")]
+        except OSError as e:
+            raise SpecError(p, "", _os_problem(e)) from None
+        if not names:
+            raise SpecError(p, "", "directory holds no *.toml spec files")
+        out.extend(sorted(str(Path(p) / n) for n in names))
     return out
 
 

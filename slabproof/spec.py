@@ -12,7 +12,10 @@ The keys are documented in docs/specs.md.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,9 @@ VERDICTS = ("safe", "violated")
 MAX_CPUS = 8
 MAX_CACHES = 8  # kmem_caches declared in one spec
 MAX_OPS = 16  # create/tune operations over all writers' scripts
+MAX_STEPS = 64  # steps in one [steps] section (the longest shipped order has 10)
+MAX_SPEC_BYTES = 1 << 20  # a spec file's size, checked before it is read
+MAX_SHOWN = 200  # characters of one value (a path, a key, a step name) echoed in a message
 
 # Protocol knobs: each changes one rule of the model (for the mutants in specs/mutants/).
 # The first value is the default, which is what the kernel does.
@@ -59,15 +65,27 @@ class SpecError(Exception):
         self.key = key
         self.message = message
         self.line = line
-        where = f"{path}:{line}" if line else path
-        super().__init__(_one_line(f"{where}: {key}: {message}" if key else f"{where}: {message}"))
+        where = shown(path)
+        where = f"{where}:{line}" if line else where
+        msg = shown(message, 4 * MAX_SHOWN)
+        super().__init__(f"{where}: {shown(key)}: {msg}" if key else f"{where}: {msg}")
 
 
 def _one_line(text: str) -> str:
-    """`text` with every character that is not printable (newlines, NUL, lone surrogates) escaped."""
+    """`text` with every character that is not printable (newlines, NUL, ESC, lone surrogates) escaped."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def shown(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text` as a message may echo it: control characters escaped (no ANSI sequence reaches a terminal),
+    and, past `limit` characters, its start and end with the number of characters left out."""
+    t = _one_line(text)
+    if len(t) <= limit:
+        return t
+    keep = max(limit // 2 - 10, 1)
+    return f"{t[:keep]}...[{len(t) - 2 * keep:,} characters]...{t[-keep:]}"
 
 
 @dataclass(frozen=True)
@@ -214,6 +232,8 @@ class _Reader:
         v = table.get(key, list(default))
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
             raise self.fail(full, "expected a list of step names")
+        if len(v) > MAX_STEPS:
+            raise self.fail(full, f"{len(v):,} steps; valid: at most {MAX_STEPS} per section")
         for name in v:
             if name not in valid:
                 raise self.fail(full, f"unknown step {name!r}; valid: {_choices(valid)}")
@@ -238,24 +258,68 @@ def _check_cpus(path: str, n: int, writers: tuple[WriterSpec, ...], key: str, li
 
 
 def load(path: str | Path) -> Spec:
-    """Read and validate one spec file; raise `SpecError` on any problem."""
-    p = Path(path)
-    spath = str(path)
+    """Read and validate one spec file; raise `SpecError` on any problem.
+
+    Only a regular file of at most `MAX_SPEC_BYTES` is read: the path is
+    looked at (``stat``) before anything is opened, so a FIFO, a device such
+    as /dev/zero, a socket or a directory is refused without reading from it,
+    and the file is opened non-blocking and checked again once open. The
+    spec's `path` is the name as given, with control characters and bytes
+    that are not UTF-8 escaped (it is what tables, JSON, JUnit and HTML show).
+    """
+    spath = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    if spath == "":
+        raise SpecError("''", "", "an empty path names no spec file")
     try:
-        raw_bytes = p.read_bytes()
-    except FileNotFoundError:
-        raise SpecError(spath, "", "no such file") from None
-    except IsADirectoryError:
-        raise SpecError(spath, "", "is a directory, not a spec file") from None
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(spath, "", "is a directory, not a spec file")
+        _check_regular(spath, st)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        try:
+            _check_regular(spath, os.fstat(fd))  # (the path may have changed since the stat)
+            with os.fdopen(fd, "rb") as f:
+                fd = -1
+                raw_bytes = f.read(MAX_SPEC_BYTES + 1)
+        finally:
+            if fd >= 0:
+                os.close(fd)
     except OSError as e:
-        raise SpecError(spath, "", f"cannot read: {e.strerror}") from None
+        raise SpecError(spath, "", _os_problem(e)) from None
     except ValueError:  # a NUL byte, or a character the file system cannot encode
         raise SpecError(spath, "", "cannot read: not a valid file name") from None
+    if len(raw_bytes) > MAX_SPEC_BYTES:
+        raise SpecError(spath, "", f"more than {MAX_SPEC_BYTES:,} bytes; a spec file may hold at most 1 MiB")
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as e:
         raise SpecError(spath, "", f"not UTF-8 text (byte {e.start})") from None
-    return loads(text, spath)
+    return loads(text, _one_line(spath))
+
+
+def _check_regular(path: str, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a file")
+        raise SpecError(path, "", f"is {what}, not a regular file; a spec must be a regular file")
+    if st.st_size > MAX_SPEC_BYTES:
+        raise SpecError(path, "", f"is {st.st_size:,} bytes; a spec file may hold at most {MAX_SPEC_BYTES:,} "
+                                  f"bytes (1 MiB)")
+
+
+def _os_problem(e: OSError) -> str:
+    """What an `OSError` on a spec path means, in words (never the path again: the message names it)."""
+    if e.errno == errno.ENOENT:
+        return "no such file"
+    if e.errno == errno.EACCES or isinstance(e, PermissionError):
+        return "cannot read: permission denied (the file, or a directory on its path, is not accessible)"
+    if e.errno == errno.ENAMETOOLONG:
+        return "cannot read: a file name on this path is too long (at most 255 bytes per name)"
+    if e.errno == errno.ENOTDIR:
+        return "no such file (a part of the path is not a directory)"
+    if e.errno == errno.ELOOP:
+        return "cannot read: too many symbolic links"
+    return f"cannot read: {e.strerror or type(e).__name__}"
 
 
 def loads(text: str, path: str = "<spec>") -> Spec:
