@@ -17,7 +17,7 @@ from typing import Sequence
 
 from rich.console import Console
 
-from . import __version__, junit, mutants, outputs, report, runner, signals
+from . import __version__, checker, junit, mutants, outputs, report, runner, signals
 from .checker import Limits
 from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
 from .spec import Spec, SpecError, shown
@@ -85,6 +85,32 @@ def _bounded(upper: int):
 _positive = _bounded(MAX_COUNT)
 
 
+class _Default:
+    """An option not given: the limit keeps `checker.Limits`' default (argparse converts only string defaults)."""
+
+    def __repr__(self) -> str:
+        return "the default"
+
+
+DEFAULT = _Default()
+
+
+def _max_states(text: str) -> int | None:
+    """--max-states: a whole number, or ``none`` for no state limit."""
+    return None if text.strip().lower() == "none" else _positive(text)
+
+
+def _max_memory(text: str) -> int | None:
+    """--max-memory: a size, or ``none`` for no memory limit."""
+    return None if text.strip().lower() == "none" else _size(text)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """The limits the options ask for; an option not given keeps its default (see `checker.Limits`)."""
+    given = {k: getattr(args, k, DEFAULT) for k in ("max_states", "timeout", "max_memory")}
+    return Limits(**{k: v for k, v in given.items() if v is not DEFAULT})
+
+
 def _cpu_number(text: str) -> int:
     """A CPU number (0, 1, ...; whether it exists is checked by the command)."""
     try:
@@ -114,9 +140,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
     p.add_argument("--no-symmetry", action="store_true", help="do not reduce interchangeable CPUs")
-    p.add_argument("--max-states", type=_positive, metavar="N", help="stop with UNKNOWN after N states")
+    p.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
+                   help=f"stop with UNKNOWN after N states (default {checker.DEFAULT_MAX_STATES:,}; 'none': no limit)")
     p.add_argument("--timeout", type=_seconds, metavar="S", help="stop with UNKNOWN after S seconds per engine")
-    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="stop with UNKNOWN above SIZE resident (e.g. 2G)")
+    p.add_argument("--max-memory", type=_max_memory, default=DEFAULT, metavar="SIZE",
+                   help="stop with UNKNOWN above SIZE resident (e.g. 2G; default: half the physical memory; "
+                        "'none': no limit)")
     p.add_argument("--first", action="store_true", help="stop each exploration at its first violation")
     p.add_argument("--traces", choices=("auto", "none", "all"), default="auto",
                    help="counterexamples to print: auto (named files: the shortest; whole directory: "
@@ -188,7 +217,7 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus)
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
-    opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
+    opts = runner.RunOptions(limits=_limits(args))
     outcomes: list[ProofOutcome] = []
     stopped = ""  # the last line when a signal ended the run
     try:
@@ -277,7 +306,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     opts = runner.RunOptions(
         engines=engines,
         symmetry=not args.no_symmetry,
-        limits=Limits(args.max_states, args.timeout, args.max_memory),
+        limits=_limits(args),
         stop_at_first=args.first,
     )
     if args.html or args.mermaid:
@@ -437,7 +466,9 @@ def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
                    help="traces to print: auto (the breaking interleaving), none, all (every witness and "
                         "counterexample)")
     e.add_argument("--timeout", type=_seconds, metavar="S", help="stop each engine run with UNKNOWN after S seconds")
-    e.add_argument("--max-states", type=_positive, metavar="N", help="stop each exploration with UNKNOWN after N states")
+    e.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
+                   help=f"stop each exploration with UNKNOWN after N states (default {checker.DEFAULT_MAX_STATES:,}; "
+                        "'none': no limit)")
     g = sub.add_parser("graph", help="write the explored state graph as Graphviz DOT, the trace's path in red")
     g.add_argument("file", metavar="FILE", help="one spec file")
     g.add_argument("--dot", required=True, metavar="OUT", help="the DOT file to write")
@@ -482,7 +513,7 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
     from . import explain, teach_report
 
     _cpus_in_range(args.cpus)
-    opts = runner.RunOptions(engines=_engines(args.engine), limits=Limits(args.max_states, args.timeout, None))
+    opts = runner.RunOptions(engines=_engines(args.engine), limits=_limits(args))
     bar = progress_bar()
     opts.progress = bar
     try:

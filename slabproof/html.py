@@ -89,14 +89,26 @@ def lanes_of(trace: Trace) -> list[str]:
 
 
 def acknowledged(trace: Trace, k: int) -> list[str]:
-    """The writers whose IPI the `k`-th step (an IPI handler) acknowledged, read from the state before it."""
+    """The writers whose IPI the `k`-th step (an IPI handler) acknowledged.
+
+    Derived from the trace's data, not from how a state is displayed: the
+    IPIs sent before step `k` (each step's `ipi_targets`, sent by the writer
+    whose lane it is) that no earlier IPI handler on the same CPU took. One
+    handler takes every IPI pending on its CPU (flush_smp_call_function_queue()
+    runs the whole queue). Empty for a step that is not an IPI handler.
+    """
     st = trace.steps[k]
-    before = trace.steps[k - 1].state if k > 0 else trace.initial
-    out = []
-    for key, v in before.items():
-        if key.startswith("ipi") and key.endswith(f"[{st.column}]") and v == "yes" and st.state.get(key) == "no":
-            out.append("writer" + key[3:key.index("[")])
-    return out
+    if st.step != "ipi_handler":
+        return []
+    pending: dict[str, list[str]] = {}  # CPU lane -> writers with an IPI pending there, in sending order
+    for s in trace.steps[:k]:
+        if s.step == "ipi_handler":
+            pending.pop(s.column, None)
+        elif not s.skipped:
+            for target in s.ipi_targets:
+                if s.column not in pending.setdefault(target, []):
+                    pending[target].append(s.column)
+    return pending.get(st.column, [])
 
 
 def _arrow(x1: float, x2: float, y: float, cls: str, label: str, dashed: bool = False) -> str:
