@@ -47,7 +47,7 @@ from .expr import (
     subst_cpu,
 )
 from .results import EngineResult, PropertyResult, Trace, Verdict
-from .spec import Spec, loads
+from .spec import Spec, loads, shown
 
 # claim verdicts
 CONFIRMED, REFUTED, UNKNOWN, DISAGREE, ERROR = "confirmed", "refuted", "unknown", "disagree", "error"
@@ -676,6 +676,12 @@ def _claim_verdict(checks: Sequence[Check]) -> str:
     return CONFIRMED
 
 
+def _crash_findings(crashed: dict[str, dict[str, str]], cd: _CheckDef) -> tuple[EngineFinding, ...]:
+    """An "engine error" finding for each engine that raised on the check's configuration(s)."""
+    broke = {**crashed[cd.config], **(crashed[cd.compare_with] if cd.compare_with else {})}
+    return tuple(EngineFinding(e, CRASHED, f"raised {what}") for e, what in broke.items())
+
+
 def _prop_name(claim: _ClaimDef, k: int) -> str:
     return f"claim:{claim.key}:{k}"
 
@@ -725,7 +731,7 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
             try:
                 results[c.key].append(runner.engine(e)(system, opts, shared))
             except Exception as exc:  # KeyboardInterrupt is not an Exception: it is handled below
-                what = _shorten(f"{type(exc).__name__}: {exc}")
+                what = shown(f"{type(exc).__name__}: {exc}", 300)  # one line, control characters escaped
                 crashed[c.key][e] = what
                 errors.append(f"{e} on {c.key}: {what}")
             except KeyboardInterrupt as exc:  # (the exploration feeding a Z3 engine; a signal between engines)
@@ -758,8 +764,7 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
                 name = cd.property
                 formula = pretty(systems[cd.config].property(name).expr, systems[cd.config])
                 findings = tuple(_finding(r, name) for r in rs)
-            broke = {**crashed[cd.config], **(crashed[cd.compare_with] if cd.compare_with else {})}
-            findings = findings + tuple(EngineFinding(e, CRASHED, f"raised {what}") for e, what in broke.items())
+            findings = findings + _crash_findings(crashed, cd)
             checks.append(Check(cd.title, cd.config, name, cd.kind, formula, cd.expect, cd.role, findings,
                                 _status(cd.expect, findings), cd.show_trace))
         claims.append(Claim(ci + 1, cl.key, cl.title, cl.because, claim_functions(cl), tuple(checks),
@@ -779,12 +784,6 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
 
 EXIT = {CONFIRMED: runner.EXIT_OK, REFUTED: runner.EXIT_MISMATCH, DISAGREE: runner.EXIT_DISAGREE,
         UNKNOWN: runner.EXIT_UNKNOWN, ERROR: runner.EXIT_UNKNOWN}
-
-
-def _shorten(text: str, limit: int = 300) -> str:
-    """`text` on one line, cut to about `limit` characters."""
-    one = " ".join(text.split())
-    return one if len(one) <= limit else one[:limit] + f"... ({len(one):,} characters)"
 
 
 def exit_status(x: Explanation) -> int:
