@@ -116,7 +116,9 @@ class SpecItem(pytest.Item):
             return super().repr_failure(excinfo)
         o = excinfo.value.outcome
         exp = o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
-        lines = [f"{o.spec}: {o.status.value}: {_why(o, excinfo.value.strict)}", f"expected: {exp}"]
+        why = _why(o, excinfo.value.strict)
+        head = "" if why.startswith(o.status.value) or o.status == Status.MATCH else f"{o.status.value}: "
+        lines = [f"{o.spec}: {head}{why}", f"expected: {exp}"]
         for r in o.results:
             viol = f" ({', '.join(r.violated)})" if r.violated else ""
             why = f" ({r.reason})" if r.reason else ""

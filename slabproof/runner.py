@@ -262,7 +262,8 @@ def _gap(r: EngineResult, name: str, kind: str) -> Gap:
     if r.verdict != Verdict.UNKNOWN and "bound" in r.extra:
         return Gap(r.engine, f"not decided: searched to depth {r.extra['bound']}")
     if r.verdict == Verdict.UNKNOWN:
-        return Gap(r.engine, f"unknown: {r.reason}" if r.reason else "unknown")
+        cover = f"{r.states:,} states, depth {r.depth}" if r.states else f"depth {r.depth}"
+        return Gap(r.engine, f"unknown ({r.reason or 'undecided'}) after {cover}")
     if r.reason:
         return Gap(r.engine, f"not decided ({r.reason})")
     return Gap(r.engine, "not decided")
@@ -335,9 +336,6 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
     def engines(p: PropertyVerdict, holds: bool) -> str:
         return ", ".join(e.engine for e in p.by if e.holds is holds)
 
-    def gaps(p: PropertyVerdict) -> str:
-        return "; ".join(f"{g.engine}: {g.why}" for g in p.undecided) or "no engine checks it"
-
     interrupted = any(r.reason == INTERRUPTED for r in results)
     notes = tuple(EngineNote(r.engine, r.reason) for r in results if r.verdict == Verdict.UNKNOWN)
     always = [p for p in pvs if p.kind == "always"]
@@ -385,12 +383,29 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
                         + "), expected violated")
     open_ = [p for p in pvs if p.expected is not None and p.decision == Decision.UNDECIDED]
     if open_:
-        return done(Status.UNDECIDED, UNDECIDED + "; ".join(f"{p.name} (expected {p.expected.value}; "  # type: ignore[union-attr]
-                                                         f"{gaps(p)})" for p in open_))
+        wanted: dict[str, list[str]] = {}
+        for p in open_:
+            wanted.setdefault(p.expected.value, []).append(p.name)  # type: ignore[union-attr]
+        return done(Status.UNDECIDED, UNDECIDED + "; ".join(f"{', '.join(ns)} (expected {w})" for w, ns in
+                                                         wanted.items()) + " -- " + _why_open(open_))
     if exp.verdict == "violated" and exp.violates is None and not any(p.decision == Decision.VIOLATED for p in always):
-        return done(Status.UNDECIDED, UNDECIDED + "no property decided violated, expected violated (" + "; ".join(
-            f"{p.name}: {gaps(p)}" for p in always if p.decision == Decision.UNDECIDED) + ")")
+        rest = [p for p in always if p.decision == Decision.UNDECIDED]
+        return done(Status.UNDECIDED, UNDECIDED + "no property decided violated, expected violated; undecided: "
+                    + ", ".join(p.name for p in rest) + " -- " + _why_open(rest))
     return done(Status.MATCH, "")
+
+
+def _why_open(props: Sequence[PropertyVerdict]) -> str:
+    """Why these properties are undecided, engine by engine: "explicit: unknown (...) after 20 states, depth 11;
+    induction: not applicable: ... (writer_terminates)"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in props:
+        for g in p.undecided:
+            groups.setdefault((g.engine, g.why), []).append(p.name)
+    if not groups:
+        return "no selected engine checks them"
+    return "; ".join(f"{e}: {why}" + (f" ({', '.join(ns)})" if len(ns) < len(props) else "")
+                     for (e, why), ns in groups.items())
 
 
 def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str]:
@@ -419,6 +434,11 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     if any(e in _NEEDS_STATES for e in opts.engines):  # the states were for the other engines, not the report
         results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")})
                    if r.engine == "explicit" else r for r in results]
+    return outcome(spec, results, system)
+
+
+def outcome(spec: Spec, results: Sequence[EngineResult], system: model.System | None = None) -> SpecOutcome:
+    """The outcome of one spec from its engines' results, as they are, with the combined verdict."""
     v = decide(spec, results, system)
     return SpecOutcome(
         spec=spec.path,
