@@ -201,8 +201,7 @@ def table(m: KillMatrix) -> Table:
             if c is None:
                 cells.append(Text("-", style="dim"))
                 continue
-            txt = c.status + (f" ({c.detail})" if c.detail and c.status in (KILLED, REFUTED, UNDECIDED, NOT_PROVED)
-                              else "")
+            txt = c.status + (f" ({c.detail})" if c.detail and c.status in (KILLED, REFUTED, UNDECIDED) else "")
             cells.append(Text(txt, style=_CELL_STYLE[c.status]))
         cells.append(Text(r.status, style=_ROW_STYLE[r.status]))
         t.add_row(*cells)
@@ -213,6 +212,10 @@ def summary(m: KillMatrix) -> Text:
     killable = sum(1 for r in m.rows if r.kind == "killable")
     t = Text(f"{m.count(CAUGHT)} of {killable} killable mutants caught by every engine that supports them; "
              f"{m.count(EQUIVALENT)} of {len(m.rows) - killable} equivalent mutants proved safe")
+    proofs = sorted({c.engine for r in m.rows for c in r.cells if c.status == NOT_PROVED})
+    if proofs:
+        t.append(f"\n  {', '.join(proofs)} only prove: \"not proved\" on a killable mutant is no kill (the reason "
+                 "is in the JSON)", style="dim")
     for r in m.rows:
         if r.status not in GOOD_ROWS:
             t.append(f"\n  {r.name}: {r.status}: {r.note}", style=_ROW_STYLE[r.status])
