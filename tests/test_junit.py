@@ -99,6 +99,19 @@ def test_a_z3_only_run_on_a_wrong_expectation_is_not_a_pass(tmp_path, capsys):
     assert _cases(root)[("slabproof.wrong", "verdict")].find("error").get("type") == "undecided"
 
 
+def test_junit_agrees_with_the_exit_status_when_proof_engines_say_safe_beside_a_deadlock(tmp_path, capsys):
+    """Regression: every engine on the deadlocking what-if exited 0 while its JUnit had failures (the proof
+    engines' SAFE, read as a verdict string against "violated") and an error (BMC's budget)."""
+    out = tmp_path / "r.xml"
+    assert main(["check", "--traces", "none", "--junit", str(out),
+                 str(SPECS / "whatif-reader-takes-mutex-irqs-off.toml")]) == 0
+    capsys.readouterr()
+    root = ET.parse(out).getroot()
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    verdict = _cases(root)[("slabproof.whatif-reader-takes-mutex-irqs-off", "verdict")]
+    assert "writer_terminates: violated (trace found by explicit" in verdict.find("system-out").text
+
+
 def test_the_junit_output_validates_against_junit_10_xsd(tmp_path, capsys):
     """tests/data/junit-10.xsd: the common schema (see its header for the source and licence)."""
     xmlschema = pytest.importorskip("xmlschema")
