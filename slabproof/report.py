@@ -36,14 +36,15 @@ def verdict_text(r: EngineResult) -> Text:
 
 
 def status_text(o: SpecOutcome) -> Text:
-    """The spec's status as `runner.decide` set it. "ok" only when the spec matches and no engine is
-    undecided; a match beside an undecided engine names that engine (its cell says why)."""
+    """The spec's status as `runner.decide` set it: DISAGREE, MISMATCH, UNKNOWN (undecided), or "ok" only when
+    the spec matches and no engine is undecided; a match beside an undecided engine names that engine (its
+    cell says why)."""
     if o.status == Status.DISAGREE:
         return Text("DISAGREE", style="bold red")
     if o.status == Status.MISMATCH:
         return Text("MISMATCH", style="bold red")
     if o.status == Status.UNDECIDED:
-        return Text("UNDECIDED" + (" (interrupted)" if o.interrupted else ""), style="bold yellow")
+        return Text("UNKNOWN" + (" (interrupted)" if o.interrupted else ""), style="bold yellow")
     if o.undecided_engines:
         return Text("match; undecided: " + ", ".join(n.engine for n in o.undecided_engines), style="yellow")
     return Text("ok", style="green")

@@ -257,16 +257,19 @@ def _gap(r: EngineResult, name: str, kind: str) -> Gap:
         return Gap(r.engine, f"not proved: {unproved[name]}")
     if method(r.engine) == Method.INVARIANT and kind == "sometimes":
         return Gap(r.engine, "not checked: an invariant proves `always` properties only")
-    if r.verdict == Verdict.UNKNOWN and r.reason == INTERRUPTED:
-        return Gap(r.engine, INTERRUPTED)
+    if r.reason == INTERRUPTED:
+        return Gap(r.engine, f"{INTERRUPTED} after {_cover(r)}")
     if r.verdict != Verdict.UNKNOWN and "bound" in r.extra:
         return Gap(r.engine, f"not decided: searched to depth {r.extra['bound']}")
     if r.verdict == Verdict.UNKNOWN:
-        cover = f"{r.states:,} states, depth {r.depth}" if r.states else f"depth {r.depth}"
-        return Gap(r.engine, f"unknown ({r.reason or 'undecided'}) after {cover}")
+        return Gap(r.engine, f"unknown ({r.reason or 'undecided'}) after {_cover(r)}")
     if r.reason:
         return Gap(r.engine, f"not decided ({r.reason})")
     return Gap(r.engine, "not decided")
+
+
+def _cover(r: EngineResult) -> str:
+    return f"{r.states:,} states, depth {r.depth}" if r.states else f"depth {r.depth}"
 
 
 def _value(kind: str, holds: bool) -> Decision:
@@ -361,8 +364,9 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
     if clashes:
         return done(Status.DISAGREE, "engines disagree on " + "; ".join(clashes))
     if interrupted:
-        cut = ", ".join(r.engine for r in results if r.reason == INTERRUPTED)
-        return done(Status.UNDECIDED, UNDECIDED + f"interrupted ({cut}); the figures are partial")
+        cut = "; ".join(f"{r.engine}: {r.verdict.value} ({INTERRUPTED}) after {_cover(r)}"
+                        for r in results if r.reason == INTERRUPTED)
+        return done(Status.UNDECIDED, UNDECIDED + cut + "; the figures are partial")
     exp = spec.expect
     for p in pvs:
         if p.expected is None or p.decision in (p.expected, Decision.UNDECIDED):
@@ -386,12 +390,12 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
         wanted: dict[str, list[str]] = {}
         for p in open_:
             wanted.setdefault(p.expected.value, []).append(p.name)  # type: ignore[union-attr]
-        return done(Status.UNDECIDED, UNDECIDED + "; ".join(f"{', '.join(ns)} (expected {w})" for w, ns in
-                                                         wanted.items()) + " -- " + _why_open(open_))
+        return done(Status.UNDECIDED, UNDECIDED + _why_open(open_) + "; left open: " + "; ".join(
+            f"{', '.join(ns)} (expected {w})" for w, ns in wanted.items()))
     if exp.verdict == "violated" and exp.violates is None and not any(p.decision == Decision.VIOLATED for p in always):
         rest = [p for p in always if p.decision == Decision.UNDECIDED]
-        return done(Status.UNDECIDED, UNDECIDED + "no property decided violated, expected violated; undecided: "
-                    + ", ".join(p.name for p in rest) + " -- " + _why_open(rest))
+        return done(Status.UNDECIDED, UNDECIDED + _why_open(rest) + "; left open: " + ", ".join(
+            p.name for p in rest) + " (expected: some property violated)")
     return done(Status.MATCH, "")
 
 
