@@ -358,9 +358,13 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
     for p in pvs:
         if p.decision == Decision.CONFLICT:
             if p.kind == "always":
-                clashes.append(f"{p.name}: {engines(p, False)} found it violated, {engines(p, True)} says it holds")
+                yes = engines(p, True)
+                clashes.append(f"{p.name}: {engines(p, False)} found it violated, {yes} "
+                               f"{'say' if ',' in yes else 'says'} it holds")
             else:
-                clashes.append(f"{p.name}: {engines(p, True)} found a witness, {engines(p, False)} says there is none")
+                no = engines(p, False)
+                clashes.append(f"{p.name}: {engines(p, True)} found a witness, {no} "
+                               f"{'say' if ',' in no else 'says'} there is none")
     if clashes:
         return done(Status.DISAGREE, "engines disagree on " + "; ".join(clashes))
     if interrupted:
