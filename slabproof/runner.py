@@ -150,10 +150,7 @@ def interrupted_outcome(spec: Spec, engine: str) -> SpecOutcome:
     """The outcome of a spec interrupted before any engine returned (while its model was built, say)."""
     r = EngineResult(engine=engine, spec=spec.path, cpus=spec.cpus, verdict=Verdict.UNKNOWN,
                      reason="interrupted", complete=False)
-    v = decide(spec, (r,))
-    return SpecOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=spec.expect.verdict,
-                       expected_violates=spec.expect.violates, results=(r,), matches=False, mismatch=v.why,
-                       combined=v, expected_witnesses=spec.expect.witnesses)
+    return outcome(spec, (r,))
 
 
 def register(name: str, fn: EngineFn, method: Method = Method.REPORTED) -> None:
@@ -269,7 +266,7 @@ def _gap(r: EngineResult, name: str, kind: str) -> Gap:
 
 
 def _cover(r: EngineResult) -> str:
-    return f"{r.states:,} states, depth {r.depth}" if r.states else f"depth {r.depth}"
+    return f"{r.states:,} states, depth {r.depth}" if r.states else f"{r.seconds:.1f} s"
 
 
 def _value(kind: str, holds: bool) -> Decision:
