@@ -1,9 +1,11 @@
 """The command line: parse, load every spec, run, print. The only module that prints.
 
-Exit statuses: 0 every verdict matches its spec's expectation; 1 some verdict
-does not; 2 bad input (spec file, option, path); 3 two engines disagree;
-4 some engine could not decide (a limit, a time-out, an interrupt, a solver's
-unknown) and nothing else went wrong.
+Exit statuses (`runner.exit_status`): 0 every spec matches -- each property
+its expectation mentions was decided as expected by some selected engine; 1
+a decided property contradicts its spec; 2 bad input (spec file, option,
+path); 3 two engines disagree; 4 some spec is undecided (a property it
+mentions decided by no engine, an interrupt) and nothing else went wrong --
+with ``--strict``, also when any engine's own verdict is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -154,6 +156,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"treat the specs as mutants (default: every *.toml in ./{mutants.DEFAULT_MUTANT_DIR}/) "
                         "and print the kill matrix, mutant x engine")
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE (for CI)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 4 when any engine is undecided (UNKNOWN), even where another engine decided the "
+                        "spec (default: a spec matches when every property its expectation mentions was decided)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,7 +337,8 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     if bar is not None:
         bar.close()
     matrix = mutants.classify(specs, outcomes) if args.mutants else None
-    status = matrix.exit_status if matrix is not None else runner.exit_status(outcomes)
+    status = (mutants.exit_status(matrix, args.strict) if matrix is not None
+              else runner.exit_status(outcomes, args.strict))
     if interrupted:
         if status == runner.EXIT_OK:
             status = runner.EXIT_UNKNOWN
@@ -340,7 +346,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         print(f"slabproof: {_signal_name(KeyboardInterrupt())}: {done} of {len(specs)} specs finished; the figures "
               f"printed for the interrupted one are partial (UNKNOWN)", file=sys.stderr)
     if args.junit is not None:
-        _write(args.junit, junit.to_junit(outcomes))
+        _write(args.junit, junit.to_junit(outcomes, strict=args.strict))
     wrote = ""
     if (args.html or args.mermaid) and outcomes:
         try:
@@ -356,6 +362,8 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
             return status
     if args.json:
         extra: dict = {"interrupted": True} if interrupted else {}
+        if args.strict:
+            extra["strict"] = True
         if matrix is not None:
             extra["kill_matrix"] = dataclasses.asdict(matrix)
         print(report.to_json(outcomes, status, extra))
@@ -367,11 +375,14 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         out.print(mutants.summary(matrix))
     else:
         out.print(report.summary_table(outcomes))
-        out.print(report.footer(outcomes))
+        out.print(report.footer(outcomes, args.strict))
     for o, s in zip(outcomes, specs):
         show = args.traces == "all" or (args.traces == "auto" and (named or not o.matches))
         if not show:
             continue
+        if len(o.results) > 1:
+            out.print()
+            out.print(report.verdict_table(o))
         for r in o.results:
             if r.engine != "explicit" and args.traces != "all":
                 continue

@@ -15,12 +15,21 @@ This module is a report over the runner's outcomes: `classify` turns them
 into a `KillMatrix` (plain data), `table` and `summary` render it. It runs
 nothing and prints nothing.
 
-An engine *does not support* a spec when it answers UNKNOWN with a reason
-that says so ("not supported" or "unsupported" in `EngineResult.reason`), or
-when it cannot decide any of the properties the mutant is expected to break
-(bounded model checking and `writer_terminates`, a liveness property): that
-cell is "n/a" and does not count against the mutant. Any other UNKNOWN (a
-limit, a bound, a solver's unknown) leaves the cell undecided.
+Each cell is the engine's own result: an engine is credited only with the
+kills it made itself (its own counterexample). An engine *does not support*
+a spec when it answers UNKNOWN with a reason that says so ("not supported"
+or "unsupported" in `EngineResult.reason`), when every property the mutant
+is expected to break is one it lists as not applicable (bounded model
+checking and `writer_terminates`, a liveness property), or when it gives a
+verdict without deciding any of them: that cell is "n/a" and does not count
+against the mutant. A proof engine (one that proves but never shows a
+violation: `runner.finds_traces`) that finds no invariant for a killable
+mutant is "not proved": the expected answer from it, but no kill. Any other
+UNKNOWN (a limit, a bound, a solver's unknown) leaves the cell undecided.
+
+A row is good only when the spec's own status (`SpecOutcome.status`, the
+runner's one policy) is a match too: a mutant whose expected properties no
+engine decided is undecided, whatever its cells say.
 """
 
 from __future__ import annotations
@@ -31,15 +40,15 @@ from typing import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from .results import EngineResult, SpecOutcome, Verdict
-from .runner import EXIT_DISAGREE, EXIT_MISMATCH, EXIT_OK, EXIT_UNKNOWN
+from .results import EngineResult, SpecOutcome, Status, Verdict
+from .runner import EXIT_DISAGREE, EXIT_MISMATCH, EXIT_OK, EXIT_UNKNOWN, finds_traces
 from .spec import Spec
 
 DEFAULT_MUTANT_DIR = "specs/mutants"
 
 # cell statuses
-KILLED, SURVIVED, PROVED_SAFE, REFUTED, NOT_SUPPORTED, UNDECIDED = (
-    "killed", "SURVIVED", "proved safe", "REFUTED", "n/a", "unknown")
+KILLED, SURVIVED, PROVED_SAFE, REFUTED, NOT_SUPPORTED, UNDECIDED, NOT_PROVED = (
+    "killed", "SURVIVED", "proved safe", "REFUTED", "n/a", "unknown", "not proved")
 # row statuses
 CAUGHT, EQUIVALENT, ROW_SURVIVED, NOT_EQUIVALENT, ROW_UNDECIDED, DISAGREE, WRONG_PROPERTY = (
     "caught", "equivalent", "SURVIVED", "NOT EQUIVALENT", "undecided", "DISAGREE", "WRONG PROPERTY")
@@ -71,7 +80,8 @@ class KillMatrix:
 
     @property
     def exit_status(self) -> int:
-        """0 all caught or equivalent; 3 engines disagree; 1 a survivor or a wrong kill; 4 undecided."""
+        """0 all caught or equivalent; 3 engines disagree; 1 a survivor or a wrong kill; 4 undecided
+        (`exit_status` below adds --strict)."""
         statuses = {r.status for r in self.rows}
         if DISAGREE in statuses:
             return EXIT_DISAGREE
@@ -85,6 +95,14 @@ class KillMatrix:
         return sum(1 for r in self.rows if r.status == status)
 
 
+def exit_status(m: KillMatrix, strict: bool = False) -> int:
+    """`m.exit_status`; with `strict`, 4 instead of 0 when some cell is undecided or not proved."""
+    st = m.exit_status
+    if strict and st == EXIT_OK and any(c.status in (UNDECIDED, NOT_PROVED) for r in m.rows for c in r.cells):
+        return EXIT_UNKNOWN
+    return st
+
+
 def _supported(r: EngineResult) -> bool:
     why = r.reason.lower()
     return not (r.verdict == Verdict.UNKNOWN and ("not supported" in why or "unsupported" in why))
@@ -94,13 +112,18 @@ def _cell(r: EngineResult, killable: bool, expected: tuple[str, ...] | None) -> 
     if not _supported(r):
         return Cell(r.engine, NOT_SUPPORTED, r.reason)
     if killable and expected and r.verdict != Verdict.VIOLATED:
+        na = r.extra.get("not_applicable", {})
+        if all(e in na for e in expected):
+            return Cell(r.engine, NOT_SUPPORTED, "does not decide " + ", ".join(expected))
         decided = {p.name for p in r.properties if p.holds is not None}
-        if not decided & set(expected):
+        if r.verdict == Verdict.SAFE and not decided & set(expected):
             return Cell(r.engine, NOT_SUPPORTED, "does not decide " + ", ".join(expected))
     if r.verdict == Verdict.VIOLATED:
         return Cell(r.engine, KILLED if killable else REFUTED, ", ".join(r.violated))
     if r.verdict == Verdict.SAFE:
         return Cell(r.engine, SURVIVED if killable else PROVED_SAFE)
+    if killable and not finds_traces(r.engine):
+        return Cell(r.engine, NOT_PROVED, r.reason)
     cover = f"{r.states:,} states, depth {r.depth}" if r.states else f"depth {r.depth}"
     return Cell(r.engine, UNDECIDED, f"{r.reason}; {cover}" if r.reason else cover)
 
@@ -137,6 +160,11 @@ def _row(s: Spec, o: SpecOutcome) -> Row:
             status = EQUIVALENT
         else:
             status, note = ROW_UNDECIDED, "no engine proves it safe"
+    if status in GOOD_ROWS and o.combined is not None and o.status != Status.MATCH:
+        # the cells look good, but the spec's own status (the one policy) does not: it wins
+        status = {Status.DISAGREE: DISAGREE, Status.UNDECIDED: ROW_UNDECIDED}.get(
+            o.status, WRONG_PROPERTY if killable else NOT_EQUIVALENT)
+        note = o.mismatch
     return Row(o.name, o.spec, "killable" if killable else "equivalent", s.description, cells, status, note)
 
 
@@ -152,7 +180,7 @@ def classify(specs: Sequence[Spec], outcomes: Sequence[SpecOutcome]) -> KillMatr
 
 
 _CELL_STYLE = {KILLED: "green", PROVED_SAFE: "green", SURVIVED: "bold red", REFUTED: "bold red",
-               NOT_SUPPORTED: "dim", UNDECIDED: "yellow"}
+               NOT_SUPPORTED: "dim", UNDECIDED: "yellow", NOT_PROVED: "dim"}
 _ROW_STYLE = {CAUGHT: "green", EQUIVALENT: "green", ROW_SURVIVED: "bold red", NOT_EQUIVALENT: "bold red",
               DISAGREE: "bold red", WRONG_PROPERTY: "bold red", ROW_UNDECIDED: "yellow"}
 
@@ -184,6 +212,10 @@ def summary(m: KillMatrix) -> Text:
     killable = sum(1 for r in m.rows if r.kind == "killable")
     t = Text(f"{m.count(CAUGHT)} of {killable} killable mutants caught by every engine that supports them; "
              f"{m.count(EQUIVALENT)} of {len(m.rows) - killable} equivalent mutants proved safe")
+    proofs = sorted({c.engine for r in m.rows for c in r.cells if c.status == NOT_PROVED})
+    if proofs:
+        t.append(f"\n  {', '.join(proofs)} only prove: \"not proved\" on a killable mutant is no kill (the reason "
+                 "is in the JSON)", style="dim")
     for r in m.rows:
         if r.status not in GOOD_ROWS:
             t.append(f"\n  {r.name}: {r.status}: {r.note}", style=_ROW_STYLE[r.status])

@@ -4,19 +4,25 @@
 collects each ``*.toml`` file under a directory named ``specs`` -- and any
 ``*.toml`` file named on the command line -- as one item, which runs every
 requested engine on the spec, exactly as ``slabproof check FILE`` does, and
-passes when every verdict matches the spec's ``[expect]`` table. Anywhere
-else, load it with ``pytest -p slabproof.pytest_plugin DIR``.
+passes exactly when ``slabproof check FILE`` would exit 0 (`runner.spec_passes`,
+the one policy of README "Exit status"): every property the spec's
+``[expect]`` table mentions was decided as expected by some selected engine,
+and no engine contradicts another. Anywhere else, load it with
+``pytest -p slabproof.pytest_plugin DIR``.
 
-A failing item reports the mismatch in one line, each engine's verdict and
-coverage, and the shortest counterexample step by step. An engine that
-cannot decide (a limit, a time-out) fails the item too: UNKNOWN is not safe.
-SIGINT, SIGTERM or SIGHUP while a spec runs (inside a Z3 check too) stops the
-session as pytest's own Ctrl-C does: no further spec runs.
-A spec that does not load fails its item with the loader's one-line message
-(the rest of the session still runs).
+A failing item reports why in one line (a mismatch, a disagreement, or the
+properties left undecided and why), each engine's verdict and coverage, and
+the shortest counterexample step by step. A spec left undecided (a limit, a
+time-out, engines that do not decide a property it mentions) fails its item:
+UNKNOWN is not safe. With ``--slabproof-strict`` any engine whose own
+verdict is UNKNOWN fails the item, as ``check --strict`` exits 4. A spec
+that does not load fails its item with the loader's one-line message (the
+rest of the session still runs). SIGINT, SIGTERM or SIGHUP while a spec
+runs (inside a Z3 check too) stops the session as pytest's own Ctrl-C does:
+no further spec runs.
 
 Options: ``--slabproof-engine NAME[,NAME]`` (default ``all``),
-``--slabproof-max-states N``, ``--slabproof-timeout S``.
+``--slabproof-max-states N``, ``--slabproof-timeout S``, ``--slabproof-strict``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import pytest
 from . import runner, signals
 from .checker import Limits
 from .junit import trace_text
-from .results import SpecOutcome
+from .results import SpecOutcome, Status
 from .spec import Spec, SpecError, load
 
 
@@ -41,6 +47,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="stop each exploration after N states (the item then fails as UNKNOWN)")
     g.addoption("--slabproof-timeout", type=float, default=None, metavar="S",
                 help="stop each engine after S seconds (the item then fails as UNKNOWN)")
+    g.addoption("--slabproof-strict", action="store_true", default=False,
+                help="fail an item when any engine is undecided, even where another engine decided the spec")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> "SpecFile | None":
@@ -52,11 +60,19 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> "SpecFile 
 
 
 class SpecMismatch(AssertionError):
-    """A spec whose verdicts do not match its expectation (or that some engine could not decide)."""
+    """A spec that does not pass the gate: a mismatch, a disagreement, or undecided (or, strict, an
+    undecided engine)."""
 
-    def __init__(self, outcome: SpecOutcome):
-        super().__init__(outcome.mismatch)
+    def __init__(self, outcome: SpecOutcome, strict: bool = False):
+        super().__init__(_why(outcome, strict))
         self.outcome = outcome
+        self.strict = strict
+
+
+def _why(o: SpecOutcome, strict: bool) -> str:
+    if o.status != Status.MATCH:
+        return o.mismatch
+    return "--slabproof-strict: undecided: " + "; ".join(f"{n.engine} ({n.reason})" for n in o.undecided_engines)
 
 
 class SpecFile(pytest.File):
@@ -88,8 +104,10 @@ class SpecItem(pytest.Item):
             raise KeyboardInterrupt(stopped or "SIGINT")  # pytest should stop, not fail this item and go on
         for r in outcome.results:
             self.user_properties.append((r.engine, f"{r.verdict.value}; {r.states} states, depth {r.depth}"))
-        if not outcome.matches:
-            raise SpecMismatch(outcome)
+        self.user_properties.append(("status", outcome.status.value))
+        strict = bool(opt("slabproof_strict", False))
+        if not runner.spec_passes(outcome, strict):
+            raise SpecMismatch(outcome, strict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, _BadSpec):
@@ -98,11 +116,17 @@ class SpecItem(pytest.Item):
             return super().repr_failure(excinfo)
         o = excinfo.value.outcome
         exp = o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
-        lines = [f"{o.spec}: {o.mismatch}", f"expected: {exp}"]
+        why = _why(o, excinfo.value.strict)
+        head = "" if why.startswith(o.status.value) or o.status == Status.MATCH else f"{o.status.value}: "
+        lines = [f"{o.spec}: {head}{why}", f"expected: {exp}"]
         for r in o.results:
             viol = f" ({', '.join(r.violated)})" if r.violated else ""
             why = f" ({r.reason})" if r.reason else ""
             lines.append(f"{r.engine}: {r.verdict.value}{viol}{why}; {r.states:,} states, depth {r.depth}")
+        if o.combined is not None:
+            for p in o.combined.properties:
+                how = p.how or "; ".join(f"{g.engine}: {g.why}" for g in p.undecided)
+                lines.append(f"  {p.name}: {p.decision.value}" + (f" ({how})" if how else ""))
         for r in o.results:
             cex = sorted((p.trace for p in r.properties if p.trace is not None and p.trace.kind == "counterexample"),
                          key=lambda t: t.length)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
+from .results import Decision, EngineResult, ProofOutcome, SpecOutcome, Status, Trace, Verdict
 
 JSON_SCHEMA_VERSION = 1
 
@@ -20,16 +20,38 @@ _STYLE = {Verdict.SAFE: "green", Verdict.VIOLATED: "red", Verdict.UNKNOWN: "yell
 
 
 def verdict_text(r: EngineResult) -> Text:
+    """One engine's own verdict: what it found violated, why it is unknown, which properties it leaves open
+    although it says safe (a liveness property the Z3 engines do not decide: "safe; writer_terminates n/a")."""
     s = r.verdict.value
     if r.verdict == Verdict.VIOLATED and r.violated:
         s += " (" + ", ".join(r.violated) + ")"
     if r.verdict == Verdict.UNKNOWN and r.reason:
         s += f" ({r.reason})"
+    if r.verdict == Verdict.SAFE:
+        na = r.extra.get("not_applicable", {})
+        open_ = [p.name for p in r.properties if p.kind == "always" and p.holds is None]
+        if open_:
+            s += "; " + ", ".join(f"{n} {'n/a' if n in na else 'not decided'}" for n in open_)
     return Text(s, style=_STYLE[r.verdict])
 
 
+def status_text(o: SpecOutcome) -> Text:
+    """The spec's status as `runner.decide` set it: DISAGREE, MISMATCH, UNKNOWN (undecided), or "ok" only when
+    the spec matches and no engine is undecided; a match beside an undecided engine names that engine (its
+    cell says why)."""
+    if o.status == Status.DISAGREE:
+        return Text("DISAGREE", style="bold red")
+    if o.status == Status.MISMATCH:
+        return Text("MISMATCH", style="bold red")
+    if o.status == Status.UNDECIDED:
+        return Text("UNKNOWN" + (" (interrupted)" if o.interrupted else ""), style="bold yellow")
+    if o.undecided_engines:
+        return Text("match; undecided: " + ", ".join(n.engine for n in o.undecided_engines), style="yellow")
+    return Text("ok", style="green")
+
+
 def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
-    """One row per spec: spec, CPUs, each engine's verdict, expected, states, time, IPIs, match."""
+    """One row per spec: spec, CPUs, each engine's verdict, expected, states, time, IPIs, status."""
     engines: list[str] = []
     for o in outcomes:
         for r in o.results:
@@ -50,64 +72,59 @@ def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
         cells: list[Any] = [o.name, str(o.cpus)]
         for e in engines:
             cells.append(verdict_text(by[e]) if e in by else Text("-", style="dim"))
-        exp = o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
-        cells.append(exp)
+        cells.append(expected_text(o))
         ex = by.get("explicit")
         cells.append(f"{ex.states:,}" if ex else "-")
         cells.append(f"{sum(r.seconds for r in o.results):.2f}s")
         cells.append(str(ex.ipis_total) if ex else "-")
-        if o.disagreement:
-            cells.append(Text("DISAGREE", style="bold red"))
-        elif o.matches:
-            cells.append(Text("ok", style="green"))
-        elif any(r.verdict == Verdict.UNKNOWN for r in o.results):
-            cells.append(Text("UNKNOWN", style="yellow"))
-        else:
-            cells.append(Text("MISMATCH", style="bold red"))
+        cells.append(status_text(o))
         t.add_row(*cells)
     return t
 
 
-def footer(outcomes: Sequence[SpecOutcome]) -> Text:
+def expected_text(o: SpecOutcome) -> str:
+    return o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
+
+
+def footer(outcomes: Sequence[SpecOutcome], strict: bool = False) -> Text:
+    """How many specs match, then one line per spec that does not (and, with `strict`, per spec with an
+    undecided engine)."""
     n = len(outcomes)
-    ok = sum(o.matches for o in outcomes)
-    bad = [o for o in outcomes if not o.matches]
+    ok = sum(o.status == Status.MATCH for o in outcomes)
     t = Text(f"{ok} of {n} specs match their expectation")
-    for o in bad:
-        t.append(f"\n  {o.name}: {o.disagreement or o.mismatch}", style="red")
+    for o in outcomes:
+        if o.status != Status.MATCH:
+            t.append(f"\n  {o.name}: {o.mismatch}", style="red" if o.status != Status.UNDECIDED else "yellow")
+        elif strict and o.undecided_engines:
+            t.append(f"\n  {o.name}: --strict: undecided: " + "; ".join(
+                f"{n.engine} ({n.reason})" for n in o.undecided_engines), style="yellow")
     return t
 
 
-def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
-    """A counterexample or witness: numbered steps, one column per actor lane."""
-    title = ("Counterexample" if trace.kind == "counterexample" else "Witness") + f" for {trace.property}"
-    t = Table(title=title, title_justify="left", show_lines=False)
-    t.add_column("#", justify="right")
-    for lane in lanes:
-        t.add_column(lane)
-    for st in trace.steps:
-        label = st.step
-        if st.step not in ("ipi_handler",) and st.actor.endswith(".reaper"):
-            label = "reaper: " + label
-        cell = Text(label, style="bold red" if st.violating else ("dim" if st.skipped else ""))
-        detail = st.text
-        if st.skipped:
-            detail = f"skipped: {st.note}"
-        elif st.violating:
-            detail = f"{st.text} -- {st.note}"
-        elif st.ipis_sent:
-            detail = f"{st.text} -> {', '.join(st.ipi_targets)}"
-        cell.append("\n" + detail, style="red" if st.violating else "dim")
-        row: list[Any] = [str(st.index)] + [""] * len(lanes)
-        row[1 + list(lanes).index(st.column)] = cell
-        t.add_row(*row)
-    t.caption = trace.conclusion
-    t.caption_justify = "left"
+_DECISION_STYLE = {Decision.HOLDS: "green", Decision.WITNESSED: "green", Decision.VIOLATED: "bold red",
+                   Decision.NO_WITNESS: "yellow", Decision.UNDECIDED: "yellow", Decision.CONFLICT: "bold red"}
+
+
+def verdict_table(o: SpecOutcome) -> Table:
+    """The combined verdict, property by property: what was decided, by which engine and how, and which
+    engines did not decide it and why. Rendered from `SpecOutcome.combined`; nothing is re-derived."""
+    v = o.combined
+    title = f"Combined verdict ({o.name}): "
+    t = Table(title=title + (v.verdict.value + f", {o.status.value}" if v is not None else "none"),
+              title_justify="left")
+    t.add_column("property")
+    t.add_column("expected")
+    t.add_column("decided")
+    t.add_column("by")
+    t.add_column("undecided")
+    if v is None:
+        return t
+    for p in v.properties:
+        t.add_row(p.name, p.expected.value if p.expected is not None else "-",
+                  Text(p.decision.value, style=_DECISION_STYLE[p.decision]),
+                  "\n".join(e.text for e in p.by) or "-",
+                  Text("\n".join(f"{g.engine}: {g.why}" for g in p.undecided) or "-", style="dim"))
     return t
-
-
-def lanes_for(result: EngineResult, writers: int) -> list[str]:
-    return [f"writer{w}" for w in range(writers)] + [f"cpu{c}" for c in range(result.cpus)]
 
 
 def properties_table(r: EngineResult) -> Table:
@@ -144,7 +161,7 @@ def stats_text(r: EngineResult) -> Text:
 
 def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, Any] | None = None) -> str:
     """The documented JSON document (docs/json-schema.md); `extra` adds top-level keys
-    (``interrupted``, ``kill_matrix``)."""
+    (``interrupted``, ``kill_matrix``, ``strict``)."""
     doc = {
         "schema": JSON_SCHEMA_VERSION,
         "exit_status": exit_status,
@@ -152,6 +169,38 @@ def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, 
     }
     doc.update(extra or {})
     return json.dumps(doc, indent=2, sort_keys=False)
+
+
+def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
+    """A counterexample or witness: numbered steps, one column per actor lane."""
+    title = ("Counterexample" if trace.kind == "counterexample" else "Witness") + f" for {trace.property}"
+    t = Table(title=title, title_justify="left", show_lines=False)
+    t.add_column("#", justify="right")
+    for lane in lanes:
+        t.add_column(lane)
+    for st in trace.steps:
+        label = st.step
+        if st.step not in ("ipi_handler",) and st.actor.endswith(".reaper"):
+            label = "reaper: " + label
+        cell = Text(label, style="bold red" if st.violating else ("dim" if st.skipped else ""))
+        detail = st.text
+        if st.skipped:
+            detail = f"skipped: {st.note}"
+        elif st.violating:
+            detail = f"{st.text} -- {st.note}"
+        elif st.ipis_sent:
+            detail = f"{st.text} -> {', '.join(st.ipi_targets)}"
+        cell.append("\n" + detail, style="red" if st.violating else "dim")
+        row: list[Any] = [str(st.index)] + [""] * len(lanes)
+        row[1 + list(lanes).index(st.column)] = cell
+        t.add_row(*row)
+    t.caption = trace.conclusion
+    t.caption_justify = "left"
+    return t
+
+
+def lanes_for(result: EngineResult, writers: int) -> list[str]:
+    return [f"writer{w}" for w in range(writers)] + [f"cpu{c}" for c in range(result.cpus)]
 
 
 # ---------------------------------------------------------------------------

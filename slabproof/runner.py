@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from . import checker, model, signals
-from .results import EngineResult, ProofOutcome, SpecOutcome, Verdict
+from .results import (INTERRUPTED, Decision, EngineNote, EngineResult, Evidence, Gap, Method, ProofOutcome,
+                      PropertyVerdict, SpecOutcome, SpecVerdict, Status, Verdict)
 from .spec import MAX_CPUS, Spec, SpecError, _os_problem, load
 
 ENGINES: tuple[str, ...] = ("explicit",)
@@ -49,8 +50,9 @@ def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineRes
 # the Z3 engines (imported on first use: z3 is slow to load). What passes
 # between engines, as data: the explicit engine's reachable states filter the
 # proof engines' candidate clauses; the depth of its complete search is the
-# bound that makes a clean BMC run a proof; a BMC counterexample turns a
-# failed proof into a violation (`_combine`).
+# bound that makes a clean BMC run a proof. No engine's result is ever
+# changed by another's: a proof engine that finds no invariant stays UNKNOWN,
+# and the combined verdict (`decide`) says which engine decided what.
 
 _NEEDS_STATES = ("bmc", "induction", "param")
 # What each Z3 engine may spend per spec when --timeout is not given, in Z3 resource units (rlimit): a
@@ -127,29 +129,6 @@ def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult
                      minimize=opts.prove, violated=_reachable(system, opts, shared).violated)
 
 
-def _combine(results: list[EngineResult]) -> list[EngineResult]:
-    """A proof engine that could not prove a property BMC found violated reports the violation, with BMC's trace."""
-    cex = next((r for r in results if r.engine == "bmc" and r.verdict == Verdict.VIOLATED), None)
-    if cex is None:
-        return results
-    out = []
-    for r in results:
-        if r.engine in ("induction", "param") and r.verdict == Verdict.UNKNOWN:
-            props = []
-            for p in r.properties:
-                b = cex.prop(p.name) if p.name in {q.name for q in cex.properties} else None
-                if p.kind == "always" and p.holds is None and b is not None and b.holds is False:
-                    p = replace(p, holds=False, trace=b.trace)
-                props.append(p)
-            extra = dict(r.extra)
-            extra["backed_by"] = ("not provable; the violation is BMC's counterexample "
-                                  f"({', '.join(cex.violated)})")
-            r = replace(r, verdict=Verdict.VIOLATED, properties=tuple(props), extra=extra,
-                        reason="", complete=True)
-        out.append(r)
-    return out
-
-
 def interrupted_result(name: str, system: model.System, partial: EngineResult | None = None) -> EngineResult:
     """Engine `name`'s UNKNOWN result for a signal that reached it outside its own handler.
 
@@ -173,20 +152,31 @@ def interrupted_outcome(spec: Spec, engine: str) -> SpecOutcome:
     """The outcome of a spec interrupted before any engine returned (while its model was built, say)."""
     r = EngineResult(engine=engine, spec=spec.path, cpus=spec.cpus, verdict=Verdict.UNKNOWN,
                      reason="interrupted", complete=False)
-    return SpecOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=spec.expect.verdict,
-                       expected_violates=spec.expect.violates, results=(r,), matches=False,
-                       mismatch=UNDECIDED + f"{engine}: unknown (interrupted) before it started")
+    return outcome(spec, (r,))
 
 
-def register(name: str, fn: EngineFn) -> None:
-    """Make an engine available to `run_spec` under `name`."""
+def register(name: str, fn: EngineFn, method: Method = Method.REPORTED) -> None:
+    """Make an engine available to `run_spec` under `name`; `method` says how it decides that a property
+    holds (or that a `sometimes` property has no witness) without a trace (`decide` records it)."""
     _REGISTRY[name] = fn
+    _METHOD[name] = method
 
 
-register("explicit", _explicit)
-register("bmc", _bmc)
-register("induction", _induction)
-register("param", _param)
+_METHOD: dict[str, Method] = {}
+register("explicit", _explicit, Method.EXHAUSTIVE)
+register("bmc", _bmc, Method.BOUNDED)
+register("induction", _induction, Method.INVARIANT)
+register("param", _param, Method.INVARIANT)
+
+
+def method(name: str) -> Method:
+    """How the engine `name` decides a property without a trace (REPORTED for an engine registered without)."""
+    return _METHOD.get(name, Method.REPORTED)
+
+
+def finds_traces(name: str) -> bool:
+    """Whether the engine `name` can show a property violated (the proof engines only prove)."""
+    return method(name) != Method.INVARIANT
 
 
 def available_engines() -> tuple[str, ...]:
@@ -243,75 +233,215 @@ def load_all(paths: Iterable[str], cpus: int | None = None) -> list[Spec]:
     return specs
 
 
-UNDECIDED = "undecided: "  # how compare() starts the reason when no engine could decide the spec
+UNDECIDED = "undecided: "  # how `decide` starts the reason when the spec is left undecided
+LIVENESS = "writer_terminates"  # decided by the explicit engine only; every engine lists it
+
+
+def _properties(spec: Spec, results: Sequence[EngineResult],
+                system: model.System | None = None) -> list[tuple[str, str]]:
+    """Every property of the spec, (name, kind): those the engines report, in their order, then any the
+    model has that no engine reported (writer_terminates among the `always` ones)."""
+    out: dict[str, str] = {}
+    for r in results:
+        for p in r.properties:
+            out.setdefault(p.name, p.kind)
+    sysprops = (system if system is not None else model.build(spec)).properties
+    for p in sysprops:
+        out.setdefault(p.name, p.kind)
+    out.setdefault(LIVENESS, "always")
+    return list(out.items())
+
+
+def _evidence(r: EngineResult, holds: bool, trace: object) -> Evidence:
+    from .results import Trace
+
+    if isinstance(trace, Trace):
+        return Evidence(r.engine, Method.TRACE, holds, depth=trace.length)
+    m = method(r.engine)
+    if m == Method.INVARIANT:
+        return Evidence(r.engine, m, holds, scope=str(r.extra.get("scope", f"{r.cpus} CPUs")))
+    if m == Method.BOUNDED:
+        return Evidence(r.engine, m, holds, depth=int(r.extra.get("complete_depth") or r.depth))
+    return Evidence(r.engine, m, holds)
+
+
+def _gap(r: EngineResult, name: str, kind: str) -> Gap:
+    """Why engine `r` left property `name` undecided, from its own result."""
+    na = r.extra.get("not_applicable", {})
+    if isinstance(na, dict) and name in na:
+        return Gap(r.engine, f"not applicable: {na[name]}")
+    unproved = r.extra.get("unproved", {})
+    if isinstance(unproved, dict) and name in unproved:
+        return Gap(r.engine, f"not proved: {unproved[name]}")
+    if method(r.engine) == Method.INVARIANT and kind == "sometimes":
+        return Gap(r.engine, "not checked: an invariant proves `always` properties only")
+    if r.reason == INTERRUPTED:
+        return Gap(r.engine, f"{INTERRUPTED} after {_cover(r)}")
+    if r.verdict != Verdict.UNKNOWN and "bound" in r.extra:
+        return Gap(r.engine, f"not decided: searched to depth {r.extra['bound']}")
+    if r.verdict == Verdict.UNKNOWN:
+        return Gap(r.engine, f"unknown ({r.reason or 'undecided'}) after {_cover(r)}")
+    if r.reason:
+        return Gap(r.engine, f"not decided ({r.reason})")
+    return Gap(r.engine, "not decided")
+
+
+def _cover(r: EngineResult) -> str:
+    return f"{r.states:,} states, depth {r.depth}" if r.states else f"{r.seconds:.1f} s"
+
+
+def _value(kind: str, holds: bool) -> Decision:
+    if kind == "always":
+        return Decision.HOLDS if holds else Decision.VIOLATED
+    return Decision.WITNESSED if holds else Decision.NO_WITNESS
+
+
+def _expected(spec: Spec, props: Sequence[tuple[str, str]]) -> dict[str, Decision]:
+    """What the spec's expectation says of each property it mentions: with `verdict = "safe"`, every
+    `always` property holds; with `violates`, each listed one is violated; each of `witnesses` is witnessed."""
+    exp = spec.expect
+    want: dict[str, Decision] = {}
+    if exp.verdict == "safe":
+        for name, kind in props:
+            if kind == "always":
+                want[name] = Decision.HOLDS
+    elif exp.violates is not None:
+        for name in exp.violates:
+            want[name] = Decision.VIOLATED
+    for name in exp.witnesses:
+        want[name] = Decision.WITNESSED
+    return want
+
+
+def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | None = None) -> SpecVerdict:
+    """The combined verdict of one spec from its engines' own results (which it does not change).
+
+    Per property: every engine that decided it (``holds`` not None) is
+    evidence, with how it decided (a trace; an exhaustive search; an
+    invariant, with its scope; a bounded search to a depth known to cover
+    every reachable state). Engines that decided it differently make it a
+    CONFLICT.
+
+    The spec's status, in this order:
+
+    * DISAGREE: some property is a conflict;
+    * UNDECIDED: some engine was interrupted;
+    * MISMATCH: a decided property contradicts the expectation (a property
+      expected to hold is violated, or the reverse; one outside `violates` is
+      violated; an expected witness is shown not to exist; with
+      ``verdict = "violated"`` and no `violates`, every `always` property holds);
+    * UNDECIDED: some property the expectation mentions (see `_expected`; with
+      ``verdict = "violated"`` and no `violates`: some `always` property being
+      violated) was decided by no selected engine;
+    * MATCH otherwise.
+    """
+    props = _properties(spec, results, system)
+    want = _expected(spec, props)
+    pvs: list[PropertyVerdict] = []
+    for name, kind in props:
+        by: list[Evidence] = []
+        gaps: list[Gap] = []
+        for r in results:
+            pr = next((p for p in r.properties if p.name == name), None)
+            if pr is None:
+                gaps.append(Gap(r.engine, "not checked"))
+            elif pr.holds is None:
+                gaps.append(_gap(r, name, kind))
+            else:
+                by.append(_evidence(r, pr.holds, pr.trace))
+        values = {e.holds for e in by}
+        decision = (Decision.CONFLICT if len(values) > 1 else _value(kind, values.pop()) if values
+                    else Decision.UNDECIDED)
+        pvs.append(PropertyVerdict(name, kind, decision, tuple(by), tuple(gaps), want.get(name)))
+
+    def engines(p: PropertyVerdict, holds: bool) -> str:
+        return ", ".join(e.engine for e in p.by if e.holds is holds)
+
+    interrupted = any(r.reason == INTERRUPTED for r in results)
+    notes = tuple(EngineNote(r.engine, r.reason) for r in results if r.verdict == Verdict.UNKNOWN)
+    always = [p for p in pvs if p.kind == "always"]
+    if interrupted or any(p.decision == Decision.CONFLICT for p in pvs):
+        verdict = Verdict.UNKNOWN
+    elif any(p.decision == Decision.VIOLATED for p in always):
+        verdict = Verdict.VIOLATED
+    elif always and all(p.decision == Decision.HOLDS for p in always):
+        verdict = Verdict.SAFE
+    else:
+        verdict = Verdict.UNKNOWN
+
+    def done(status: Status, why: str) -> SpecVerdict:
+        return SpecVerdict(verdict, status, why, tuple(pvs), notes, interrupted)
+
+    clashes = []
+    for p in pvs:
+        if p.decision == Decision.CONFLICT:
+            if p.kind == "always":
+                yes = engines(p, True)
+                clashes.append(f"{p.name}: {engines(p, False)} found it violated, {yes} "
+                               f"{'say' if ',' in yes else 'says'} it holds")
+            else:
+                no = engines(p, False)
+                clashes.append(f"{p.name}: {engines(p, True)} found a witness, {no} "
+                               f"{'say' if ',' in no else 'says'} there is none")
+    if clashes:
+        return done(Status.DISAGREE, "engines disagree on " + "; ".join(clashes))
+    if interrupted:
+        cut = "; ".join(f"{r.engine}: {r.verdict.value} ({INTERRUPTED}) after {_cover(r)}"
+                        for r in results if r.reason == INTERRUPTED)
+        return done(Status.UNDECIDED, UNDECIDED + cut + "; the figures are partial")
+    exp = spec.expect
+    for p in pvs:
+        if p.expected is None or p.decision in (p.expected, Decision.UNDECIDED):
+            continue
+        if p.expected == Decision.HOLDS:
+            return done(Status.MISMATCH, f"{p.name} violated ({p.how}), expected safe")
+        if p.expected == Decision.VIOLATED:
+            return done(Status.MISMATCH, f"{p.name} holds ({p.how}), expected violated")
+        return done(Status.MISMATCH, f"no witness for {p.name} ({p.how}); the safe verdict may be vacuous")
+    if exp.verdict == "violated":
+        extra = [p for p in always if p.decision == Decision.VIOLATED and exp.violates is not None
+                 and p.name not in exp.violates]
+        if extra:
+            return done(Status.MISMATCH, "also violated: " + "; ".join(f"{p.name} ({p.how})" for p in extra)
+                        + f"; expected only {', '.join(exp.violates or ())}")
+        if exp.violates is None and always and all(p.decision == Decision.HOLDS for p in always):
+            return done(Status.MISMATCH, "every property holds (" + "; ".join(f"{p.name}: {p.how}" for p in always)
+                        + "), expected violated")
+    open_ = [p for p in pvs if p.expected is not None and p.decision == Decision.UNDECIDED]
+    if open_:
+        wanted: dict[str, list[str]] = {}
+        for p in open_:
+            wanted.setdefault(p.expected.value, []).append(p.name)  # type: ignore[union-attr]
+        return done(Status.UNDECIDED, UNDECIDED + _why_open(open_) + "; left open: " + "; ".join(
+            f"{', '.join(ns)} (expected {w})" for w, ns in wanted.items()))
+    if exp.verdict == "violated" and exp.violates is None and not any(p.decision == Decision.VIOLATED for p in always):
+        rest = [p for p in always if p.decision == Decision.UNDECIDED]
+        return done(Status.UNDECIDED, UNDECIDED + _why_open(rest) + "; left open: " + ", ".join(
+            p.name for p in rest) + " (expected: some property violated)")
+    return done(Status.MATCH, "")
+
+
+def _why_open(props: Sequence[PropertyVerdict]) -> str:
+    """Why these properties are undecided, engine by engine: "explicit: unknown (...) after 20 states, depth 11;
+    induction: not applicable: ... (writer_terminates)"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for p in props:
+        for g in p.undecided:
+            groups.setdefault((g.engine, g.why), []).append(p.name)
+    if not groups:
+        return "no selected engine checks them"
+    return "; ".join(f"{e}: {why}" + (f" ({', '.join(ns)})" if len(ns) < len(props) else "")
+                     for (e, why), ns in groups.items())
 
 
 def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str]:
-    """(matches, why not, disagreement) for one spec's results.
-
-    Engines are compared property by property: they disagree when one shows a
-    property violated (with a trace) and another proves it holds. An engine
-    that does not decide a property (``holds is None``: BMC and the proof
-    engines do not decide the liveness property ``writer_terminates``) neither
-    agrees nor disagrees on it.
-    """
-    decided = [r for r in results if r.verdict != Verdict.UNKNOWN]
-    names: list[str] = []
-    for r in decided:
-        for p in r.properties:
-            if p.kind == "always" and p.name not in names:
-                names.append(p.name)
-
-    def holds(r: EngineResult, name: str) -> bool | None:
-        try:
-            return r.prop(name).holds
-        except KeyError:
-            return None
-
-    clashes = []
-    for name in names:
-        proved = [r.engine for r in decided if holds(r, name) is True]
-        broken = [r.engine for r in decided if holds(r, name) is False]
-        if proved and broken:
-            clashes.append(f"{name}: {', '.join(broken)} found it violated, {', '.join(proved)} says it holds")
-    disagreement = ("engines disagree on " + "; ".join(clashes)) if clashes else ""
-    if disagreement:
-        return False, disagreement, disagreement
-    unknown = [r for r in results if r.verdict == Verdict.UNKNOWN]
-    # An engine that could not decide is shown as UNKNOWN in every report; it leaves the spec
-    # undecided only when no other engine decided every property completely.
-    complete = [r for r in decided if r.complete and all(holds(r, p) is not None for p in names)]
-    if unknown and not complete:
-        return False, UNDECIDED + "; ".join(f"{r.engine}: unknown ({r.reason}) after {r.states:,} states, "
-                                            f"depth {r.depth}" for r in unknown), ""
-    exp = spec.expect
-    for r in decided:
-        if r.verdict == Verdict.VIOLATED:
-            if exp.verdict == "safe":
-                return False, f"{r.engine} says violated ({', '.join(r.violated)}), expected safe", ""
-            if exp.violates is not None and not set(r.violated) <= set(exp.violates):
-                extra = sorted(set(r.violated) - set(exp.violates))
-                return False, f"{r.engine} also finds {', '.join(extra)} violated, expected only " \
-                              f"{', '.join(exp.violates)}", ""
-        elif exp.verdict == "violated":
-            expected = exp.violates if exp.violates is not None else tuple(names)
-            if all(holds(r, p) is True for p in expected):
-                return False, f"{r.engine} says safe, expected violated", ""
-    for r in decided:
-        full = r.complete and all(holds(r, p) is not None for p in names)
-        if not full:
-            continue
-        if exp.violates is not None and set(r.violated) != set(exp.violates):
-            return False, (f"{r.engine}: violates {', '.join(r.violated) or 'nothing'}, expected "
-                           f"{', '.join(exp.violates)}"), ""
-        missing = [w for w in exp.witnesses if w not in r.witnessed]
-        if missing:
-            return False, f"{r.engine}: no witness for {', '.join(missing)} (the safe verdict may be vacuous)", ""
-    return True, "", ""
+    """(matches, why not, disagreement) for one spec's results: `decide`, in three values."""
+    v = decide(spec, results)
+    return v.status == Status.MATCH, v.why, v.why if v.status == Status.DISAGREE else ""
 
 
 def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
-    """Every requested engine on one spec, compared with the spec's expectation."""
+    """Every requested engine on one spec, each result as the engine gave it, and the combined verdict."""
     system = model.build(spec)
     shared: dict = {}
     results = []
@@ -327,16 +457,15 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
             results.append(interrupted_result(name, system))
         if results[-1].reason == "interrupted" or signals.received():
             break  # Ctrl-C, SIGTERM, SIGHUP: the user wants the figures so far, not more engines
-    results = _combine(results)
     if any(e in _NEEDS_STATES for e in opts.engines):  # the states were for the other engines, not the report
         results = [replace(r, extra={k: v for k, v in r.extra.items() if k not in ("states", "slots")})
                    if r.engine == "explicit" else r for r in results]
-    ok, why, disagreement = compare(spec, results)
-    stopped = [r for r in results if r.reason == "interrupted"]
-    if stopped and not disagreement:  # an interrupted spec is undecided, whatever was found before the signal
-        ok, why = False, UNDECIDED + "; ".join(
-            f"{r.engine}: unknown (interrupted) after "
-            + (f"{r.states:,} states, depth {r.depth}" if r.states else f"{r.seconds:.1f} s") for r in stopped)
+    return outcome(spec, results, system)
+
+
+def outcome(spec: Spec, results: Sequence[EngineResult], system: model.System | None = None) -> SpecOutcome:
+    """The outcome of one spec from its engines' results, as they are, with the combined verdict."""
+    v = decide(spec, results, system)
     return SpecOutcome(
         spec=spec.path,
         name=spec.name,
@@ -344,9 +473,11 @@ def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
         expected=spec.expect.verdict,
         expected_violates=spec.expect.violates,
         results=tuple(results),
-        matches=ok,
-        mismatch=why,
-        disagreement=disagreement,
+        matches=v.status == Status.MATCH,
+        mismatch=v.why,
+        disagreement=v.why if v.status == Status.DISAGREE else "",
+        combined=v,
+        expected_witnesses=spec.expect.witnesses,
     )
 
 
@@ -472,22 +603,30 @@ def prove_exit_status(outcomes: Sequence[ProofOutcome]) -> int:
     return EXIT_OK
 
 
-# exit statuses (documented in the README and docs/cli.md)
-EXIT_OK = 0  # every verdict matches its spec's expectation
-EXIT_MISMATCH = 1  # some verdict does not match
+# exit statuses (documented in the README, "Exit status", and docs/ci.md)
+EXIT_OK = 0  # every spec matches: each property its expectation mentions decided as expected by some engine
+EXIT_MISMATCH = 1  # some decided property contradicts its spec's expectation
 EXIT_USAGE = 2  # bad input: spec file, option, path
-EXIT_DISAGREE = 3  # two engines disagree on one spec
-EXIT_UNKNOWN = 4  # some engine could not decide (limit, timeout, interrupt, solver unknown)
+EXIT_DISAGREE = 3  # two engines decided one property of one spec differently
+EXIT_UNKNOWN = 4  # some spec undecided (a property it mentions decided by no engine; an interrupt); --strict: any UNKNOWN
 
 
-def exit_status(outcomes: Sequence[SpecOutcome]) -> int:
-    """3 if engines disagree; else 1 if a decided verdict contradicts its spec; else 4 if a spec
-    was left undecided (no engine decided every property); else 0."""
-    if any(o.disagreement for o in outcomes):
+def exit_status(outcomes: Sequence[SpecOutcome], strict: bool = False) -> int:
+    """The one exit policy (README "Exit status", docs/ci.md; the pytest plugin and JUnit follow it):
+    3 if engines disagree on some spec; else 1 if some spec is a MISMATCH; else 4 if some spec is
+    UNDECIDED (or, with `strict`, if any engine's own verdict is UNKNOWN); else 0."""
+    st = {o.status for o in outcomes}
+    if Status.DISAGREE in st:
         return EXIT_DISAGREE
-    undecided = [o for o in outcomes if not o.matches and o.mismatch.startswith(UNDECIDED)]
-    if any(not o.matches and o not in undecided for o in outcomes):
+    if Status.MISMATCH in st:
         return EXIT_MISMATCH
-    if undecided:
+    if Status.UNDECIDED in st:
+        return EXIT_UNKNOWN
+    if strict and any(o.undecided_engines for o in outcomes):
         return EXIT_UNKNOWN
     return EXIT_OK
+
+
+def spec_passes(o: SpecOutcome, strict: bool = False) -> bool:
+    """Whether one spec passes the gate on its own (what the pytest plugin asserts): `exit_status([o])` is 0."""
+    return exit_status([o], strict) == EXIT_OK

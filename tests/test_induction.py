@@ -90,7 +90,7 @@ def test_without_the_skipped_ipi_the_invariant_cannot_be_found():
     for name in ("memcg-never-3cpu", "memcg-if-no-prev-3cpu", "cache-never-2cpu"):
         system, r = reachable(name)
         res = induction.run(system, _reachable(name).extra["states"], _reachable(name).extra["slots"])
-        assert res.verdict == Verdict.UNKNOWN  # not a proof; the runner pairs it with a BMC counterexample
+        assert res.verdict == Verdict.UNKNOWN  # not a proof, and not a counterexample either
         assert "no_use_after_free" in res.reason
         assert res.prop("fresh_unreachable").holds is True  # the lemma behind the patch still holds
 
