@@ -43,7 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure the checkout this file is in
 
-from slabproof import checker, model, promela, spec  # noqa: E402
+from slabproof import checker, model, spec  # noqa: E402
+from slabproof.report import promela
 
 SCALING_SPEC = ROOT / "specs" / "memcg-if-prev-2cpu.toml"
 SCALING_CPUS = (5, 6)

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
-from .model import Action, System
-from .results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
+from slabproof.lang.expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
+from slabproof.model import Action, System
+from slabproof.results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
 ProgressFn = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
 
@@ -322,7 +322,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         else:
             holds = (True if complete else None) if p.kind == "always" else (False if complete else None)
             props.append(PropertyResult(p.name, p.kind, p.doc, holds))
-    from .model import PROPERTY_DOCS
+    from slabproof.model import PROPERTY_DOCS
 
     if live_ok is False and stuck is not None:
         tr = _trace(comp, path_to(stuck), None, "counterexample")

@@ -19,10 +19,12 @@ from typing import Sequence
 
 from rich.console import Console
 
-from . import __version__, checker, junit, mutants, outputs, report, runner, signals
-from .checker import Limits
-from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
-from .spec import Spec, SpecError, shown
+from slabproof import __version__, checker
+from slabproof.report import junit, outputs, text as report
+from slabproof.run import mutants, runner, signals
+from slabproof.checker import Limits
+from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
+from slabproof.lang.spec import Spec, SpecError, shown
 
 DEFAULT_SPEC_DIR = "specs"
 
@@ -196,7 +198,8 @@ def add_export_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace, out: Console) -> int:
-    from . import model, promela
+    from slabproof import model
+    from slabproof.report import promela
 
     if args.output is not None:
         _check_writable(args.output)
@@ -435,7 +438,7 @@ def pick_trace(outcome: SpecOutcome, prop: str | None) -> tuple[EngineResult, Tr
 
 def draw_trace(args: argparse.Namespace, o: SpecOutcome, s: Spec) -> tuple[str, str]:
     """Write the --html page; return the line saying so ("" if none) and the Mermaid source ("" if not asked)."""
-    from . import html, mermaid
+    from slabproof.report import html, mermaid
 
     names = [p.name for r in o.results for p in r.properties]
     if args.property and args.property not in names:
@@ -462,7 +465,7 @@ def progress_bar(label: str = "") -> "ExplorationProgress | None":
     """A progress bar on standard error, or None when standard output or standard error is not a terminal."""
     if not (sys.stdout.isatty() and sys.stderr.isatty()):
         return None
-    from .progress import ExplorationProgress
+    from slabproof.report.progress import ExplorationProgress
 
     return ExplorationProgress(Console(stderr=True), label)
 
@@ -514,14 +517,15 @@ def _engines(name: str) -> tuple[str, ...]:
 
 
 def _cpus_in_range(n: int) -> None:
-    from .spec import MAX_CPUS
+    from slabproof.lang.spec import MAX_CPUS
 
     if n > MAX_CPUS:
         raise SpecError("--cpus", "", f"{n} CPUs is impossible here; valid: 1 to {MAX_CPUS}")
 
 
 def cmd_explain(args: argparse.Namespace, out: Console) -> int:
-    from . import explain, teach_report
+    from slabproof.run import explain
+    from slabproof.report import teach as teach_report
 
     _cpus_in_range(args.cpus)
     opts = runner.RunOptions(engines=_engines(args.engine), limits=_limits(args))
@@ -564,7 +568,7 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_graph(args: argparse.Namespace, out: Console) -> int:
-    from . import graph
+    from slabproof.report import graph
 
     limit = args.max_nodes or graph.DEFAULT_MAX_NODES
     _check_writable(args.dot, "--dot", [args.file])
@@ -609,8 +613,9 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     import json as _json
     from dataclasses import asdict
 
-    from . import ipis, teach_report
-    from .spec import MAX_CPUS
+    from slabproof.run import ipis
+    from slabproof.report import teach as teach_report
+    from slabproof.lang.spec import MAX_CPUS
 
     _cpus_in_range(args.cpus)
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
-from .expr import (
+from slabproof.lang.expr import (
     FALSE,
     TRUE,
     And,
@@ -60,7 +60,7 @@ from .expr import (
 )
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from slabproof.lang.spec import Spec
 
 # ---------------------------------------------------------------------------
 # vocabulary (the spec loader validates against these)
@@ -654,7 +654,7 @@ class _Builder:
 
 def _cpu_eq(a: CpuTerm, b: CpuTerm) -> Expr:
     """CPU equality, expressed through a marker the engines understand."""
-    from .expr import Op
+    from slabproof.lang.expr import Op
 
     return Op("cpueq", (a, b))
 
@@ -705,7 +705,7 @@ def build(spec: "Spec") -> System:
     if spec.properties:
         # the spec's own [[property]] tables, translated against this system's names (spec.loads has
         # already checked that each one translates)
-        from . import propexpr
+        from slabproof.lang import propexpr
 
         for up in spec.properties:
             system.properties.append(propexpr.user_property(up.name, up.kind, up.expr, up.doc, system))

@@ -32,11 +32,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from . import runner, signals
-from .checker import Limits
-from .junit import trace_text
-from .results import SpecOutcome, Status
-from .spec import Spec, SpecError, load
+from slabproof.run import runner, signals
+from slabproof.checker import Limits
+from slabproof.report.junit import trace_text
+from slabproof.results import SpecOutcome, Status
+from slabproof.lang.spec import Spec, SpecError, load
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,7 +97,7 @@ class SpecItem(pytest.Item):
                            f"{', '.join(runner.available_engines())}")
         opts = runner.RunOptions(engines=engines, limits=Limits(opt("slabproof_max_states", None),
                                                                  opt("slabproof_timeout", None)))
-        with signals.handled():  # SIGTERM and SIGHUP too, and inside Z3's checks (slabproof.signals)
+        with signals.handled():  # SIGTERM and SIGHUP too, and inside Z3's checks (slabproof.run.signals)
             outcome = runner.run_spec(spec, opts)
             stopped = signals.received()
         if stopped or any(r.reason == "interrupted" for r in outcome.results):

@@ -10,7 +10,10 @@ from functools import lru_cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slabproof import bmc, checker, model, report, spec
+from slabproof.z3 import bmc
+from slabproof import checker, model
+from slabproof.report import text as report
+from slabproof.lang import spec
 from slabproof.results import Verdict
 
 from .conftest import SPECS, explored

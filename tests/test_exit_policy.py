@@ -19,7 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slabproof import junit, model, report, runner, spec
+from slabproof.report import junit, text as report
+from slabproof import model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import (Decision, EngineResult, PropertyResult, SpecOutcome, Status, Trace, TraceStep,
                                Verdict)

@@ -8,7 +8,9 @@ from functools import lru_cache
 
 import pytest
 
-from slabproof import checker, explain, model, runner, spec
+from slabproof import checker, model
+from slabproof.run import explain, runner
+from slabproof.lang import spec
 from slabproof.results import EngineResult, PropertyResult, Verdict
 
 from .conftest import SPECS

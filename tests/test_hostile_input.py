@@ -23,7 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slabproof import checker, cli, explain, html, model, runner, spec
+from slabproof import checker, cli, model
+from slabproof.run import explain, runner
+from slabproof.report import html
+from slabproof.lang import spec
 from slabproof.results import EngineResult
 
 from .conftest import ROOT, SPECS

@@ -10,10 +10,12 @@ from functools import lru_cache
 import pytest
 import z3
 
-from slabproof import checker, houdini, induction, model, spec
-from slabproof.expr import Layout, compile_guard
+from slabproof import checker, model
+from slabproof.z3 import houdini, induction
+from slabproof.lang import spec
+from slabproof.lang.expr import Layout, compile_guard
 from slabproof.results import Verdict
-from slabproof.symbolic import FixedEncoding
+from slabproof.z3.symbolic import FixedEncoding
 
 from .conftest import SPECS
 

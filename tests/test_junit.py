@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slabproof import junit, runner, spec
+from slabproof.report import junit
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import EngineResult, PropertyResult, Verdict
 

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slabproof import checker, model, runner, spec
+from slabproof import checker, model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import Verdict
 

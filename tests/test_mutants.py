@@ -17,7 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slabproof import checker, model, mutants, runner, spec
+from slabproof import checker, model
+from slabproof.run import mutants, runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import EngineResult, SpecOutcome, Verdict
 

@@ -12,7 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slabproof import bmc, checker, houdini, model, param, runner, spec
+from slabproof.z3 import bmc, houdini, param
+from slabproof import checker, model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import Verdict
 

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from slabproof import checker, cli, explain, html, model, runner, spec
+from slabproof import checker, cli, model
+from slabproof.run import explain, runner
+from slabproof.report import html
+from slabproof.lang import spec
 from slabproof.results import Trace, Verdict
 
 from . import test_hostile_input as hostile

@@ -17,7 +17,9 @@ from typing import Callable, Sequence
 
 import pytest
 
-from slabproof import junit, mutants, report, runner, spec
+from slabproof.report import junit, text as report
+from slabproof.run import mutants, runner
+from slabproof.lang import spec
 from slabproof.results import (EngineResult, PropertyResult, SpecOutcome, SpecVerdict, Status, Verdict)
 
 from .conftest import ROOT, SPECS

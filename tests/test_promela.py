@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from slabproof import checker, model, promela, spec
-from slabproof.expr import Const, Ite, Op, Read
+from slabproof import checker, model
+from slabproof.report import promela
+from slabproof.lang import spec
+from slabproof.lang.expr import Const, Ite, Op, Read
 from slabproof.model import Property
 
 from .conftest import ROOT, SPECS, shipped
@@ -205,7 +207,7 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
 def swapping(system: model.System) -> model.System:
     """`system` with one more step, writer 0's first alternative: swap two kmem_caches' cpu_cache
     (parallel assignment: each right-hand side is read in the pre-state)."""
-    from slabproof.expr import Assign
+    from slabproof.lang.expr import Assign
 
     f, w = system.families["cpu_cache"], system.families["writer_pc"]
     swap = model.Action("swap", "writer", Read(w, 0) == 0,

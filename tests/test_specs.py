@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import model, runner, spec
+from slabproof import model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.results import Verdict
 
 from .conftest import SPECS, explored, shipped

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import checker, model, runner, spec
+from slabproof import checker, model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.results import Verdict
 
 from .conftest import shipped

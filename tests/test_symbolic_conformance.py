@@ -18,8 +18,10 @@ from functools import lru_cache
 import pytest
 import z3
 
-from slabproof import checker, model, spec, symbolic
-from slabproof.expr import Read
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.z3 import symbolic
+from slabproof.lang.expr import Read
 
 from .conftest import shipped
 

@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slabproof import bmc, checker, model, param, runner, spec
+from slabproof.z3 import bmc, param
+from slabproof import checker, model
+from slabproof.run import runner
+from slabproof.lang import spec
 from slabproof.cli import main
 from slabproof.results import Verdict
-from slabproof.spec import SpecError
+from slabproof.lang.spec import SpecError
 
 from .conftest import ROOT, SPECS
 from .replay import holds, replay
@@ -249,7 +252,7 @@ def test_the_examples_in_docs_specs_md_compile_and_hold_or_fail_as_said():
     examples = [line for line in block.splitlines() if line.strip()]
     assert len(examples) >= 5
     system = model.build(spec.load(SPECS / "memcg-if-prev-2cpu.toml"))
-    from slabproof import propexpr
+    from slabproof.lang import propexpr
 
     for e in examples:
         propexpr.compile_property(e, system)

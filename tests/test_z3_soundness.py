@@ -14,8 +14,12 @@ from functools import lru_cache
 
 import pytest
 
-from slabproof import bmc, checker, houdini, induction, model, param, recheck, report, runner, spec, symbolic
-from slabproof.expr import And, Bound, Exists, Forall, In, Not, Op, Read, WriterCpu
+from slabproof.z3 import bmc, houdini, induction, param, recheck, symbolic
+from slabproof import checker, model
+from slabproof.report import text as report
+from slabproof.run import runner
+from slabproof.lang import spec
+from slabproof.lang.expr import And, Bound, Exists, Forall, In, Not, Op, Read, WriterCpu
 from slabproof.results import Verdict
 
 from .conftest import SPECS

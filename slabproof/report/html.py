@@ -17,7 +17,7 @@ from __future__ import annotations
 from html import escape
 from typing import Sequence
 
-from .results import Trace, TraceStep
+from slabproof.results import Trace, TraceStep
 
 LANE_W = 196  # px between lanes
 ROW_H = 56  # px per step; the state table's rows use the same height

@@ -31,7 +31,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Sequence
 
-from .results import INTERRUPTED, Decision, EngineResult, SpecOutcome, Status, Trace, Verdict
+from slabproof.results import INTERRUPTED, Decision, EngineResult, SpecOutcome, Status, Trace, Verdict
 
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .html import acknowledged, lanes_of
-from .results import Trace
+from slabproof.report.html import acknowledged, lanes_of
+from slabproof.results import Trace
 
 
 _CODES = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", ":": "#58;", "%": "#37;", "&": "#38;",

@@ -45,10 +45,10 @@ from typing import Any, Sequence
 
 import z3
 
-from . import symbolic
-from .model import PROPERTY_DOCS, Property, System
-from .results import EngineResult, PropertyResult, Trace, Verdict
-from .symbolic import FixedEncoding, SolverGaveUp
+from slabproof.z3 import symbolic
+from slabproof.model import PROPERTY_DOCS, Property, System
+from slabproof.results import EngineResult, PropertyResult, Trace, Verdict
+from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 
 DEFAULT_MAX_DEPTH = 64
 LIVENESS = "writer_terminates"

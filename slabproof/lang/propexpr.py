@@ -51,8 +51,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
-from . import model
-from .expr import (
+from slabproof import model
+from slabproof.lang.expr import (
     FALSE,
     TRUE,
     And,
@@ -70,7 +70,7 @@ from .expr import (
 )
 
 if TYPE_CHECKING:
-    from .model import System
+    from slabproof.model import System
 
 MAX_CHARS = 1000  # characters of one expression
 MAX_DEPTH = 20  # nesting: parentheses, not, quantifiers, indexes

@@ -49,8 +49,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .expr import (
+from slabproof import __version__
+from slabproof.lang.expr import (
     Assign,
     AssignAll,
     Bound,
@@ -67,7 +67,7 @@ from .expr import (
     WriterCpu,
     families_read,
 )
-from .model import Action, System
+from slabproof.model import Action, System
 
 NOT_EXPORTED = ("writer_terminates",)
 

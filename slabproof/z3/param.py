@@ -32,10 +32,10 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from . import houdini
-from .model import System
-from .results import EngineResult
-from .symbolic import GroundEncoding, NotSupported
+from slabproof.z3 import houdini
+from slabproof.model import System
+from slabproof.results import EngineResult
+from slabproof.z3.symbolic import GroundEncoding, NotSupported
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
                                     "(the explicit engine decides it, for its number of CPUs)"}

@@ -55,7 +55,7 @@ from typing import Callable, Sequence, Union
 
 import z3
 
-from .expr import (
+from slabproof.lang.expr import (
     Assign,
     AssignAll,
     Bound,
@@ -72,9 +72,9 @@ from .expr import (
     evaluate,
     subst_cpu,
 )
-from . import signals
-from .model import Action, Property, System
-from .results import TraceStep
+from slabproof.run import signals
+from slabproof.model import Action, Property, System
+from slabproof.results import TraceStep
 
 Term = z3.ExprRef
 CpuRef = Union[int, z3.ExprRef]

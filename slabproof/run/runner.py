@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from . import checker, model, signals
-from .results import (INTERRUPTED, Decision, EngineNote, EngineResult, Evidence, Gap, Method, ProofOutcome,
+from slabproof import checker, model
+from slabproof.run import signals
+from slabproof.results import (INTERRUPTED, Decision, EngineNote, EngineResult, Evidence, Gap, Method, ProofOutcome,
                       PropertyVerdict, SpecOutcome, SpecVerdict, Status, Verdict)
-from .spec import MAX_CPUS, Spec, SpecError, _os_problem, load
+from slabproof.lang.spec import MAX_CPUS, Spec, SpecError, _os_problem, load
 
 ENGINES: tuple[str, ...] = ("explicit",)
 
@@ -83,7 +84,7 @@ def _z3_budget(name: str, opts: RunOptions) -> dict:
 
 
 def _bmc(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
-    from . import bmc
+    from slabproof.z3 import bmc
 
     data = _reachable(system, opts, shared)
     r = bmc.run(system, complete_depth=data.depth if data.complete else None, **_z3_budget("bmc", opts))
@@ -92,7 +93,7 @@ def _bmc(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
 
 
 def _induction(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
-    from . import induction
+    from slabproof.z3 import induction
 
     data = _reachable(system, opts, shared)
     return induction.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("induction", opts),
@@ -122,7 +123,7 @@ def _param_data(system: model.System, opts: RunOptions, shared: dict) -> EngineR
 
 
 def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
-    from . import param
+    from slabproof.z3 import param
 
     data = _param_data(system, opts, shared)
     return param.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("param", opts),
@@ -253,7 +254,7 @@ def _properties(spec: Spec, results: Sequence[EngineResult],
 
 
 def _evidence(r: EngineResult, holds: bool, trace: object) -> Evidence:
-    from .results import Trace
+    from slabproof.results import Trace
 
     if isinstance(trace, Trace):
         return Evidence(r.engine, Method.TRACE, holds, depth=trace.length)
@@ -515,7 +516,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     uninterpreted CPU sort) confirmed its invariant; else PROVED for the spec's number when `induction`
     did; else FAILED when the explicit engine or BMC produced a counterexample trace (named, with its
     length); else UNKNOWN, with each engine's reason."""
-    from . import bmc, houdini, recheck
+    from slabproof.z3 import bmc, houdini, recheck
 
     system = model.build(spec)
     shared: dict = {}

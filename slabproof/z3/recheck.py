@@ -33,11 +33,11 @@ from typing import Any, Sequence
 
 import z3
 
-from . import symbolic
-from .expr import Expr
-from .model import PROPERTY_DOCS, System
-from .results import EngineResult, PropertyResult, Verdict
-from .symbolic import NotSupported, ParamEncoding, SolverGaveUp
+from slabproof.z3 import symbolic
+from slabproof.lang.expr import Expr
+from slabproof.model import PROPERTY_DOCS, System
+from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.z3.symbolic import NotSupported, ParamEncoding, SolverGaveUp
 
 SCOPE = "any number of CPUs, quantified"
 LIVENESS = "writer_terminates"

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from .results import Decision, EngineResult, ProofOutcome, SpecOutcome, Status, Trace, Verdict
+from slabproof.results import Decision, EngineResult, ProofOutcome, SpecOutcome, Status, Trace, Verdict
 
 JSON_SCHEMA_VERSION = 1
 

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .spec import SpecError
+from slabproof.lang.spec import SpecError
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -30,8 +30,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Sequence
 
-from . import model, runner, signals
-from .expr import (
+from slabproof import model
+from slabproof.run import runner, signals
+from slabproof.lang.expr import (
     And,
     Bound,
     Exists,
@@ -46,8 +47,8 @@ from .expr import (
     show,
     subst_cpu,
 )
-from .results import EngineResult, PropertyResult, Trace, Verdict
-from .spec import Spec, loads, shown
+from slabproof.results import EngineResult, PropertyResult, Trace, Verdict
+from slabproof.lang.spec import Spec, loads, shown
 
 # claim verdicts
 CONFIRMED, REFUTED, UNKNOWN, DISAGREE, ERROR = "confirmed", "refuted", "unknown", "disagree", "error"
@@ -358,7 +359,7 @@ def creation_ipis_pending(v: _Vocab) -> Expr | None:
 
 def pretty(e: object, system: model.System) -> str:
     """`expr.show`, with values named as the model names them (array-cache labels, lifecycle states, steps)."""
-    from .expr import Const, Op, Quant
+    from slabproof.lang.expr import Const, Op, Quant
 
     def idx(r: Read) -> str:
         f, i = r.family, r.index

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import model, propexpr
+from slabproof import model
+from slabproof.lang import propexpr
 
 IPI_CONDITIONS = ("always", "if-prev", "never", "if-no-prev")
 VERDICTS = ("safe", "violated")

@@ -14,9 +14,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from . import report
-from .explain import CONFIRMED, DISAGREE, REFUTED, Explanation
-from .ipis import COMMIT_FIGURES, COMMIT_MEMCGS, Experiment, IpiRun
+from slabproof.report import text as report
+from slabproof.run.explain import CONFIRMED, DISAGREE, REFUTED, Explanation
+from slabproof.run.ipis import COMMIT_FIGURES, COMMIT_MEMCGS, Experiment, IpiRun
 
 _VERDICT_STYLE = {CONFIRMED: "bold green", REFUTED: "bold red", DISAGREE: "bold red"}
 _STATUS_STYLE = {"as predicted": "green", "contradicted": "bold red", "engines disagree": "bold red",

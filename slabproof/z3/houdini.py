@@ -50,8 +50,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import z3
 
-from . import symbolic
-from .expr import (
+from slabproof.z3 import symbolic
+from slabproof.lang.expr import (
     FALSE,
     And,
     Bound,
@@ -67,9 +67,9 @@ from .expr import (
     compile_guard,
     evaluate,
 )
-from .model import PROPERTY_DOCS, System
-from .results import EngineResult, PropertyResult, Verdict
-from .symbolic import FixedEncoding, SolverGaveUp
+from slabproof.model import PROPERTY_DOCS, System
+from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 
 PREMISE_FAMILIES = ("writer_pc",)  # the A of "A and B(x) => c"
 
@@ -481,7 +481,7 @@ class Lemma:
 
 def lemmas(system: System) -> list[Lemma]:
     """The patch's two lemmas and the converse of the second, built from the model's actions."""
-    from .expr import Exists, In, Or
+    from slabproof.lang.expr import Exists, In, Or
 
     fam = system.families
     holders = [fam[n] for n in ("ac", "reaper_ac") if n in fam]

@@ -36,9 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from . import model
-from .checker import Compiled
-from .spec import MAX_CPUS, CacheSpec, Expect, OpSpec, Spec, WriterSpec
+from slabproof import model
+from slabproof.checker import Compiled
+from slabproof.lang.spec import MAX_CPUS, CacheSpec, Expect, OpSpec, Spec, WriterSpec
 
 CONDITIONS = ("always", "if-prev")  # before the patch, the patch
 
