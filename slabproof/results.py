@@ -9,6 +9,11 @@ from typing import Any
 
 BULK_EXTRAS = ("states", "slots", "graph")
 INTERRUPTED = "interrupted"  # the `reason` of an engine result cut short by Ctrl-C (or a signal)
+# `explain`: the verdicts of a claim that reports single out (run/explain.py defines the others)
+CONFIRMED, REFUTED, DISAGREE = "confirmed", "refuted", "disagree"
+# `ipis`: what the commit message reports (IPIs counted on CPU 0 in /proc/interrupts, 10,000 memcgs)
+COMMIT_MEMCGS = 10_000
+COMMIT_FIGURES = {"always": 47_741, "if-prev": 101}
 
 
 class Verdict(str, Enum):

@@ -8,15 +8,18 @@ engine, and nothing prints; the CLI prints what these return.
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from slabproof.report import text as report
-from slabproof.run.explain import CONFIRMED, DISAGREE, REFUTED, Explanation
-from slabproof.run.ipis import COMMIT_FIGURES, COMMIT_MEMCGS, Experiment, IpiRun
+from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS, CONFIRMED, DISAGREE, REFUTED
+
+if TYPE_CHECKING:  # the data only: a report imports nothing that runs an engine
+    from slabproof.run.explain import Explanation
+    from slabproof.run.ipis import Experiment, IpiRun
 
 _VERDICT_STYLE = {CONFIRMED: "bold green", REFUTED: "bold red", DISAGREE: "bold red"}
 _STATUS_STYLE = {"as predicted": "green", "contradicted": "bold red", "engines disagree": "bold red",

@@ -47,11 +47,11 @@ from slabproof.lang.expr import (
     show,
     subst_cpu,
 )
-from slabproof.results import EngineResult, PropertyResult, Trace, Verdict
+from slabproof.results import CONFIRMED, DISAGREE, REFUTED, EngineResult, PropertyResult, Trace, Verdict
 from slabproof.lang.spec import Spec, loads, shown
 
 # claim verdicts
-CONFIRMED, REFUTED, UNKNOWN, DISAGREE, ERROR = "confirmed", "refuted", "unknown", "disagree", "error"
+UNKNOWN, ERROR = "unknown", "error"  # and CONFIRMED, REFUTED, DISAGREE (from results: reports show them)
 
 # what a check can find (per engine), and what a claim can predict
 HOLDS, VIOLATED, WITNESSED, NO_WITNESS, UNDECIDED = "holds", "violated", "witnessed", "no witness", "undecided"

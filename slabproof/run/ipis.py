@@ -39,12 +39,10 @@ from typing import Callable, Sequence
 from slabproof import model
 from slabproof.checker import Compiled
 from slabproof.lang.spec import MAX_CPUS, CacheSpec, Expect, OpSpec, Spec, WriterSpec
+from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS  # what the commit message reports
 
 CONDITIONS = ("always", "if-prev")  # before the patch, the patch
 
-# What the commit message reports (IPIs counted on CPU 0 in /proc/interrupts, 10,000 memcgs).
-COMMIT_MEMCGS = 10_000
-COMMIT_FIGURES = {"always": 47_741, "if-prev": 101}
 
 
 @dataclass(frozen=True)
