@@ -43,8 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure the checkout this file is in
 
-from slabproof import checker, model, spec  # noqa: E402
-from slabproof.report import promela
+from slabproof import checker, model  # noqa: E402
+from slabproof.lang import spec  # noqa: E402
+from slabproof.report import promela  # noqa: E402
 
 SCALING_SPEC = ROOT / "specs" / "memcg-if-prev-2cpu.toml"
 SCALING_CPUS = (5, 6)

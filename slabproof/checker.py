@@ -315,7 +315,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         return p[::-1]
 
     props: list[PropertyResult] = []
-    for k, (p, fn) in enumerate(comp.props):
+    for k, (p, _fn) in enumerate(comp.props):
         if k in first_hit:
             tr = _trace(comp, path_to(first_hit[k]), p, "counterexample" if p.kind == "always" else "witness")
             props.append(PropertyResult(p.name, p.kind, p.doc, p.kind == "sometimes", tr))

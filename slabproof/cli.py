@@ -15,16 +15,19 @@ import dataclasses
 import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.console import Console
 
 from slabproof import __version__, checker
-from slabproof.report import junit, outputs, text as report
-from slabproof.run import mutants, runner, signals
 from slabproof.checker import Limits
-from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
 from slabproof.lang.spec import Spec, SpecError, shown
+from slabproof.report import junit, outputs, text as report
+from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace
+from slabproof.run import mutants, runner, signals
+
+if TYPE_CHECKING:
+    from slabproof.report.progress import ExplorationProgress
 
 DEFAULT_SPEC_DIR = "specs"
 
@@ -524,8 +527,8 @@ def _cpus_in_range(n: int) -> None:
 
 
 def cmd_explain(args: argparse.Namespace, out: Console) -> int:
-    from slabproof.run import explain
     from slabproof.report import teach as teach_report
+    from slabproof.run import explain
 
     _cpus_in_range(args.cpus)
     opts = runner.RunOptions(engines=_engines(args.engine), limits=_limits(args))
@@ -613,9 +616,9 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     import json as _json
     from dataclasses import asdict
 
-    from slabproof.run import ipis
-    from slabproof.report import teach as teach_report
     from slabproof.lang.spec import MAX_CPUS
+    from slabproof.report import teach as teach_report
+    from slabproof.run import ipis
 
     _cpus_in_range(args.cpus)
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)

@@ -31,7 +31,7 @@ all CPUs stay online; memory is sequentially consistent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from slabproof.lang.expr import (
     FALSE,

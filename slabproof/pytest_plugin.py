@@ -32,11 +32,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from slabproof.run import runner, signals
 from slabproof.checker import Limits
+from slabproof.lang.spec import Spec, SpecError, load
 from slabproof.report.junit import trace_text
 from slabproof.results import SpecOutcome, Status
-from slabproof.lang.spec import Spec, SpecError, load
+from slabproof.run import runner, signals
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-
 BULK_EXTRAS = ("states", "slots", "graph")
 INTERRUPTED = "interrupted"  # the `reason` of an engine result cut short by Ctrl-C (or a signal)
 # `explain`: the verdicts of a claim that reports single out (run/explain.py defines the others)

@@ -16,16 +16,14 @@ from pathlib import Path
 from typing import Sequence
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from slabproof.report import junit, text as report
 from slabproof import model
-from slabproof.run import runner
-from slabproof.lang import spec
 from slabproof.cli import main
-from slabproof.results import (Decision, EngineResult, PropertyResult, SpecOutcome, Status, Trace, TraceStep,
-                               Verdict)
+from slabproof.lang import spec
+from slabproof.report import junit, text as report
+from slabproof.results import Decision, EngineResult, PropertyResult, SpecOutcome, Status, Trace, TraceStep, Verdict
+from slabproof.run import runner
 
 from .conftest import ROOT, SPECS
 

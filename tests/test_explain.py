@@ -9,9 +9,9 @@ from functools import lru_cache
 import pytest
 
 from slabproof import checker, model
-from slabproof.run import explain, runner
 from slabproof.lang import spec
 from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.run import explain, runner
 
 from .conftest import SPECS
 from .replay import holds, replay

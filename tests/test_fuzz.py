@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slabproof import checker, model
-from slabproof.run import runner
-from slabproof.lang import spec
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import ROOT, SPECS
 from .replay import holds, replay

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from slabproof import checker, model
-from slabproof.report import graph
 from slabproof.lang import spec
+from slabproof.report import graph
 
 from .conftest import ROOT, SPECS
 

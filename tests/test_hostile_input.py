@@ -20,14 +20,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from slabproof import checker, cli, model
-from slabproof.run import explain, runner
-from slabproof.report import html
 from slabproof.lang import spec
+from slabproof.report import html
 from slabproof.results import EngineResult
+from slabproof.run import explain, runner
 
 from .conftest import ROOT, SPECS
 

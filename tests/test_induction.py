@@ -11,10 +11,10 @@ import pytest
 import z3
 
 from slabproof import checker, model
-from slabproof.z3 import houdini, induction
 from slabproof.lang import spec
 from slabproof.lang.expr import Layout, compile_guard
 from slabproof.results import Verdict
+from slabproof.z3 import houdini, induction
 from slabproof.z3.symbolic import FixedEncoding
 
 from .conftest import SPECS

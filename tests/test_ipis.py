@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from slabproof.run import ipis
 from slabproof import model
 from slabproof.report import teach as teach_report
+from slabproof.run import ipis
 
 from .conftest import ROOT
 

@@ -7,14 +7,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from slabproof.report import junit
-from slabproof.run import runner
-from slabproof.lang import spec
 from slabproof.cli import main
+from slabproof.lang import spec
+from slabproof.report import junit
 from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.run import runner
 
 from .conftest import ROOT, SPECS
 from .test_exit_policy import junit_status, outcome
@@ -77,7 +76,8 @@ def test_unknown_is_an_error_never_a_pass(tmp_path, capsys):
     root = ET.parse(out).getroot()
     assert root.get("errors") == "1" and root.get("failures") == "0"
     e = _cases(root)[("slabproof.cache-if-prev-2cpu", "verdict")].find("error")
-    assert e.get("type") == "undecided" and e.get("message").startswith("undecided: explicit: unknown (state limit of 10 reached)")
+    assert e.get("type") == "undecided"
+    assert e.get("message").startswith("undecided: explicit: unknown (state limit of 10 reached)")
     sk = _cases(root)[("slabproof.cache-if-prev-2cpu", "explicit")].find("skipped")
     assert sk.get("message") == "explicit: unknown (state limit of 10 reached) after 10 states, depth 9; expected safe"
     assert main(["check", "--junit", str(out), "--max-states", "10", "--engine", "explicit", "--strict",

@@ -14,14 +14,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from slabproof import checker, model
-from slabproof.run import mutants, runner
-from slabproof.lang import spec
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import EngineResult, SpecOutcome, Verdict
+from slabproof.run import mutants, runner
 
 from .conftest import SPECS
 from .test_fuzz import plausible_specs, to_toml

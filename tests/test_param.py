@@ -9,15 +9,14 @@ from dataclasses import replace
 from functools import lru_cache
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof.z3 import bmc, houdini, param
 from slabproof import checker, model
-from slabproof.run import runner
-from slabproof.lang import spec
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, houdini, param
 
 from .conftest import SPECS
 from .replay import replay

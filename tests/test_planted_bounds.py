@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from slabproof import checker, cli, model
-from slabproof.run import explain, runner
-from slabproof.report import html
 from slabproof.lang import spec
+from slabproof.report import html
 from slabproof.results import Trace, Verdict
+from slabproof.run import explain, runner
 
 from . import test_hostile_input as hostile
 from .conftest import ROOT, SPECS

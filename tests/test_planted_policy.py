@@ -17,10 +17,10 @@ from typing import Callable, Sequence
 
 import pytest
 
-from slabproof.report import junit, text as report
-from slabproof.run import mutants, runner
 from slabproof.lang import spec
-from slabproof.results import (EngineResult, PropertyResult, SpecOutcome, SpecVerdict, Status, Verdict)
+from slabproof.report import junit, text as report
+from slabproof.results import EngineResult, PropertyResult, SpecOutcome, SpecVerdict, Status, Verdict
+from slabproof.run import mutants, runner
 
 from .conftest import ROOT, SPECS
 from .test_exit_policy import PROPS, junit_status

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from slabproof.z3 import bmc, houdini, recheck, symbolic
-from slabproof.run import runner
 from slabproof.lang.expr import Layout, Op, Quant, Read, evaluate
 from slabproof.results import EngineResult, Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, houdini, recheck, symbolic
 
 from . import test_z3_soundness as sound
 

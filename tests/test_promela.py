@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from slabproof import checker, model
-from slabproof.report import promela
 from slabproof.lang import spec
-from slabproof.lang.expr import Const, Ite, Op, Read
+from slabproof.lang.expr import Ite, Op, Read
 from slabproof.model import Property
+from slabproof.report import promela
 
 from .conftest import ROOT, SPECS, shipped
 from .test_random_orders import specs as random_specs

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import z3
 
+from slabproof.cli import main
 from slabproof.run import signals
 from slabproof.z3 import symbolic
-from slabproof.cli import main
 
 from .conftest import ROOT, SPECS
 from .test_limits import _cpu_seconds, big_spec, needs_proc
@@ -287,8 +287,8 @@ def test_sigint_in_graph_exits_4_and_writes_no_half_graph(tmp_path):
 
 def test_z3_interrupted_outside_a_check_is_an_interrupt_not_a_crash(monkeypatch):
     # Context.interrupt() that lands while Z3 builds a model or simplifies raises Z3Exception("canceled")
-    from slabproof.run import runner
     from slabproof.lang import spec
+    from slabproof.run import runner
 
     def canceled(system, opts, shared):
         signals._state["received"] = "SIGTERM"  # (what the handler records; its own raise came too late)

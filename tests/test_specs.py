@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from slabproof import model
-from slabproof.run import runner
 from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import SPECS, explored, shipped
 from .replay import holds, replay

@@ -17,9 +17,9 @@ from __future__ import annotations
 import pytest
 
 from slabproof import checker, model
-from slabproof.run import runner
 from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import shipped
 from .replay import holds, replay

@@ -6,21 +6,19 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from slabproof.z3 import bmc, param
 from slabproof import checker, model
-from slabproof.run import runner
-from slabproof.lang import spec
 from slabproof.cli import main
-from slabproof.results import Verdict
+from slabproof.lang import spec
 from slabproof.lang.spec import SpecError
+from slabproof.results import Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, param
 
 from .conftest import ROOT, SPECS
 from .replay import holds, replay
-from .test_propexpr import TINY as TINY_TEXT
-from .test_propexpr import formula, render
+from .test_propexpr import TINY as TINY_TEXT, formula, render
 
 GOOD = (SPECS / "cache-if-prev-2cpu.toml").read_text()
 DEADLOCK = SPECS / "whatif-deadlock-state-property.toml"

@@ -296,7 +296,7 @@ class Layout:
         self.cpu_families = [f for f in self.families.values() if f.kind == "cpu"]
         self.block = len(self.cpu_families)
         for c in range(ncpus):
-            for j, f in enumerate(self.cpu_families):
+            for f in self.cpu_families:
                 self.slot[(f.name, c)] = pos
                 self.names.append(f"{f.name}[cpu{c}]")
                 pos += 1

@@ -33,7 +33,6 @@ from typing import Sequence
 
 from slabproof.results import INTERRUPTED, Decision, EngineResult, SpecOutcome, Status, Trace, Verdict
 
-
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 

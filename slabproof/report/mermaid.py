@@ -13,7 +13,6 @@ from typing import Sequence
 from slabproof.report.html import acknowledged, lanes_of
 from slabproof.results import Trace
 
-
 _CODES = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", ":": "#58;", "%": "#37;", "&": "#38;",
           "\n": " "}
 

@@ -51,9 +51,7 @@ from pathlib import Path
 
 from slabproof import __version__
 from slabproof.lang.expr import (
-    Assign,
     AssignAll,
-    Bound,
     Const,
     CpuConst,
     CpuTerm,

@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Sequence
 
 from slabproof import model
-from slabproof.run import runner, signals
 from slabproof.lang.expr import (
     And,
     Bound,
@@ -47,8 +46,9 @@ from slabproof.lang.expr import (
     show,
     subst_cpu,
 )
-from slabproof.results import CONFIRMED, DISAGREE, REFUTED, EngineResult, PropertyResult, Trace, Verdict
 from slabproof.lang.spec import Spec, loads, shown
+from slabproof.results import CONFIRMED, DISAGREE, REFUTED, EngineResult, PropertyResult, Trace, Verdict
+from slabproof.run import runner, signals
 
 # claim verdicts
 UNKNOWN, ERROR = "unknown", "error"  # and CONFIRMED, REFUTED, DISAGREE (from results: reports show them)

@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 from slabproof import model
 from slabproof.checker import Compiled
 from slabproof.lang.spec import MAX_CPUS, CacheSpec, Expect, OpSpec, Spec, WriterSpec
-from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS  # what the commit message reports
+from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS as COMMIT_MEMCGS  # the commit message's figures
 
 CONDITIONS = ("always", "if-prev")  # before the patch, the patch
 

@@ -40,9 +40,9 @@ from typing import Sequence
 from rich.table import Table
 from rich.text import Text
 
+from slabproof.lang.spec import Spec
 from slabproof.results import EngineResult, SpecOutcome, Status, Verdict
 from slabproof.run.runner import EXIT_DISAGREE, EXIT_MISMATCH, EXIT_OK, EXIT_UNKNOWN, finds_traces
-from slabproof.lang.spec import Spec
 
 DEFAULT_MUTANT_DIR = "specs/mutants"
 

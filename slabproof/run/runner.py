@@ -15,10 +15,23 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from slabproof import checker, model
-from slabproof.run import signals
-from slabproof.results import (INTERRUPTED, Decision, EngineNote, EngineResult, Evidence, Gap, Method, ProofOutcome,
-                      PropertyVerdict, SpecOutcome, SpecVerdict, Status, Verdict)
 from slabproof.lang.spec import MAX_CPUS, Spec, SpecError, _os_problem, load
+from slabproof.results import (
+    INTERRUPTED,
+    Decision,
+    EngineNote,
+    EngineResult,
+    Evidence,
+    Gap,
+    Method,
+    ProofOutcome,
+    PropertyVerdict,
+    SpecOutcome,
+    SpecVerdict,
+    Status,
+    Verdict,
+)
+from slabproof.run import signals
 
 ENGINES: tuple[str, ...] = ("explicit",)
 

@@ -45,9 +45,9 @@ from typing import Any, Sequence
 
 import z3
 
-from slabproof.z3 import symbolic
 from slabproof.model import PROPERTY_DOCS, Property, System
 from slabproof.results import EngineResult, PropertyResult, Trace, Verdict
+from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 
 DEFAULT_MAX_DEPTH = 64

@@ -50,7 +50,6 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 import z3
 
-from slabproof.z3 import symbolic
 from slabproof.lang.expr import (
     FALSE,
     And,
@@ -69,6 +68,7 @@ from slabproof.lang.expr import (
 )
 from slabproof.model import PROPERTY_DOCS, System
 from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 
 PREMISE_FAMILIES = ("writer_pc",)  # the A of "A and B(x) => c"

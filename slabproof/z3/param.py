@@ -32,9 +32,9 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from slabproof.z3 import houdini
 from slabproof.model import System
 from slabproof.results import EngineResult
+from slabproof.z3 import houdini
 from slabproof.z3.symbolic import GroundEncoding, NotSupported
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "

@@ -33,10 +33,10 @@ from typing import Any, Sequence
 
 import z3
 
-from slabproof.z3 import symbolic
 from slabproof.lang.expr import Expr
 from slabproof.model import PROPERTY_DOCS, System
 from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import NotSupported, ParamEncoding, SolverGaveUp
 
 SCOPE = "any number of CPUs, quantified"

@@ -72,9 +72,9 @@ from slabproof.lang.expr import (
     evaluate,
     subst_cpu,
 )
-from slabproof.run import signals
 from slabproof.model import Action, Property, System
 from slabproof.results import TraceStep
+from slabproof.run import signals
 
 Term = z3.ExprRef
 CpuRef = Union[int, z3.ExprRef]
