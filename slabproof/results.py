@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -49,7 +50,7 @@ class Trace:
     initial: dict[str, str]
     conclusion: str  # one sentence: what the last state shows
 
-    @property
+    @builtins.property  # `property` is a field of this class
     def length(self) -> int:
         return sum(1 for s in self.steps if not s.violating)
 

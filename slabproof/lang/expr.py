@@ -86,13 +86,13 @@ class Expr:
     def __ne__(self, other: object) -> "Op":  # type: ignore[override]
         return Op("ne", (self, lift(other)))
 
-    def __and__(self, other: "Expr") -> "Op":
+    def __and__(self, other: "Expr") -> "Expr":
         return And(self, other)
 
-    def __or__(self, other: "Expr") -> "Op":
+    def __or__(self, other: "Expr") -> "Expr":
         return Or(self, other)
 
-    def __invert__(self) -> "Op":
+    def __invert__(self) -> "Expr":
         return Not(self)
 
     __hash__ = object.__hash__
@@ -121,7 +121,7 @@ class Op(Expr):
     """`op` is one of eq ne and or not ite in implies, or cpueq (two CPU terms are the same CPU)."""
 
     op: str
-    args: tuple
+    args: tuple  # type: ignore[type-arg]  # Expr operands, or CPU terms for cpueq
     # for "in": the tuple of constant values
     values: tuple[int, ...] = ()
 
@@ -420,7 +420,8 @@ def evaluate(e: Expr, layout: Layout, state: tuple[int, ...], self_cpu: int | No
              writer_cpus: tuple[int, ...] = ()) -> int:
     """Evaluate one expression on one state (slow; for tests and reports)."""
     src = compile_guard(e, layout, self_cpu, writer_cpus)
-    return eval(src, {"__builtins__": {"int": int}}, {"s": state})  # noqa: S307 - our own generated code
+    value: int = eval(src, {"__builtins__": {"int": int}}, {"s": state})  # noqa: S307 - our own generated code
+    return value
 
 
 def show(e: object) -> str:

@@ -459,7 +459,7 @@ class _Resolver:
         if isinstance(node, Index):
             return self.index(node, env)
         raise PropertyError("a condition where a value is expected (compare values, not conditions)",
-                            node.col)  # type: ignore[union-attr]
+                            node.col)
 
     def index_hint(self, name: str) -> str:
         f = self.F[name]

@@ -174,13 +174,13 @@ def to_junit(outcomes: Sequence[SpecOutcome], suite: str = "slabproof", strict: 
                 e.text = _coverage(r)
             out = ET.SubElement(tc, "system-out")
             out.text = f"{_expected_text(o)}; {_coverage(r)}"
-    for el, attrs in ((root, {}), (ts, {"skipped": str(skipped)})):
-        el.set("tests", str(tests))
-        el.set("failures", str(failures))
-        el.set("errors", str(errors))
+    for node, attrs in ((root, {}), (ts, {"skipped": str(skipped)})):
+        node.set("tests", str(tests))
+        node.set("failures", str(failures))
+        node.set("errors", str(errors))
         for k, v in attrs.items():
-            el.set(k, v)
-        el.set("time", f"{total:.3f}")
+            node.set(k, v)
+        node.set("time", f"{total:.3f}")
     _clean(root)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 from slabproof import model
 from slabproof.checker import Compiled
 from slabproof.lang.spec import MAX_CPUS, CacheSpec, Expect, OpSpec, Spec, WriterSpec
-from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS as COMMIT_MEMCGS  # the commit message's figures
+from slabproof.results import COMMIT_FIGURES as COMMIT_FIGURES, COMMIT_MEMCGS as COMMIT_MEMCGS  # the commit's figures
 
 CONDITIONS = ("always", "if-prev")  # before the patch, the patch
 
@@ -124,7 +124,7 @@ class _Driver:
         guard, upd = self.comp.code[iid]
         src = ["def step(s):", f"    if not ({guard}):", "        return None", "    n = list(s)"]
         src += [f"    {u}" for u in upd] + ["    return tuple(n)"]
-        ns: dict = {}
+        ns: dict[str, Callable[[tuple[int, ...]], tuple[int, ...] | None]] = {}
         exec("\n".join(src), {"__builtins__": {"int": int, "list": list, "tuple": tuple}}, ns)  # noqa: S102
         return ns["step"]
 

@@ -195,7 +195,7 @@ def table(m: KillMatrix) -> Table:
     t.add_column("", no_wrap=True)
     for r in m.rows:
         by = {c.engine: c for c in r.cells}
-        cells: list = [r.name, r.kind]
+        cells: list[str | Text] = [r.name, r.kind]
         for e in m.engines:
             c = by.get(e)
             if c is None:

@@ -62,11 +62,12 @@ _lock = threading.Lock()
 
 def received() -> str | None:
     """The name of the first signal received since `install()` (``"SIGTERM"``), or None (also once uninstalled)."""
-    return _state["received"]
+    name: str | None = _state["received"]
+    return name
 
 
 def installed() -> bool:
-    return _state["installed"] > 0
+    return bool(_state["installed"] > 0)
 
 
 def z3_ctrl_c() -> bool:

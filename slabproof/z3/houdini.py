@@ -251,7 +251,7 @@ class _Tables:
     (``ac_state[prev[writer0]]``, ``ac_state[ac[x]]``).
     """
 
-    def __init__(self, system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple],
+    def __init__(self, system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]],
                  derived: bool = True) -> None:
         self.system = system
         S = np.asarray(states, dtype=np.int32)
@@ -336,7 +336,7 @@ def _seen(a: np.ndarray, b: np.ndarray, V: int) -> np.ndarray:
     return h > 0
 
 
-def generate(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], level: int = 0,
+def generate(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], level: int = 0,
              pairs: bool = True, premise_families: Sequence[str] | None = PREMISE_FAMILIES) -> list[Clause]:
     """Every candidate clause that holds in all of `states` (see the module docstring).
 
@@ -444,13 +444,13 @@ def generate(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
     return sorted(set(out), key=clause_key)
 
 
-def _ncpus(system: System, slots: Sequence[tuple]) -> int:
+def _ncpus(system: System, slots: Sequence[tuple[str, int | None]]) -> int:
     """The number of CPUs of the states `slots` describes (the data may come from a bigger system)."""
     return len({k[1] for k in slots if system.families[k[0]].kind == "cpu"})
 
 
 def holds_on(system: System, clauses: Iterable[Clause], states: Sequence[tuple[int, ...]],
-             slots: Sequence[tuple]) -> list[Clause]:
+             slots: Sequence[tuple[str, int | None]]) -> list[Clause]:
     """The clauses false in some of `states` (an independent, slow check used by tests)."""
     ncpus = len({k[1] for k in slots if system.families[k[0]].kind == "cpu"})
     layout = Layout(system.families.values(), ncpus)
@@ -749,7 +749,7 @@ def outside_fragment(enc: FixedEncoding, e: Expr, positive: bool) -> str:
     return ""
 
 
-def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple],
+def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]],
              names: Sequence[str]) -> dict[str, int]:
     """The properties among `names` false in one of `states` (they cannot be proved), with that state's index."""
     layout = Layout(system.families.values(), _ncpus(system, slots))
@@ -765,7 +765,7 @@ def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
     return out
 
 
-def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
           timeout: float | None = None, rlimit: int | None = None, minimize: bool = True, max_level: int = 1,
           violated: Sequence[str] = ()) -> Proof:
     """Candidates filtered by `states`, Houdini, the properties, minimization and the lemmas, over `enc`.
@@ -797,7 +797,7 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
     return pf
 
 
-def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], level: int,
+def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], level: int,
                  budget: symbolic.Budget, minimize: bool) -> Proof:
     system = enc.system
     pf = Proof()

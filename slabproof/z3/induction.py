@@ -41,7 +41,7 @@ NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant
                                     "(the explicit engine decides it)"}
 
 
-def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
           timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
           violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for `system.ncpus` CPUs (see the module docstring)."""
@@ -49,7 +49,7 @@ def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tup
                          minimize=minimize, violated=violated)
 
 
-def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
         timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
         violated: Sequence[str] = ()) -> EngineResult:
     """Find and check an inductive invariant for `system.ncpus` CPUs."""

@@ -42,7 +42,7 @@ NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant
 SCOPE = "any number of CPUs"
 
 
-def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
           timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
           violated: Sequence[str] = ()) -> houdini.Proof:
     """The proof for any number of CPUs (see the module docstring)."""
@@ -54,7 +54,7 @@ def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tup
                          violated=violated)
 
 
-def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple], *,
+def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
         timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
         violated: Sequence[str] = ()) -> EngineResult:
     """Find and check a universally quantified inductive invariant."""
