@@ -504,7 +504,8 @@ def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
                    help="child caches each memcg creates lazily (default 1: one allocation each)")
     i.add_argument("--writer-cpu", type=_cpu_number, default=None, metavar="W",
                    help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
-    i.add_argument("--png", default="ipis.png", metavar="FILE", help="the plot to write (default ipis.png)")
+    i.add_argument("--png", default=None, metavar="FILE",
+                   help="the plot to write (default ipis.png; needs matplotlib: pip install 'slabproof[plot]')")
     i.add_argument("--no-png", action="store_true", help="write no plot")
     i.add_argument("--sweep-memcgs", type=_bounded(MAX_MEMCGS), metavar="K",
                    help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
@@ -624,10 +625,17 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
-    if not args.no_png:
-        _check_writable(args.png, "--png")
+    png = None if args.no_png else (args.png or "ipis.png")
+    missing = teach_report.plot_unavailable() if png else None
+    if missing and args.png:  # a plot asked for by name that cannot be drawn: bad input
+        raise SpecError("--png", "", missing)
+    if missing:  # the default plot: the table is the result, the plot is left out with a note
+        print(f"slabproof: no {png} ({missing}; --no-png to skip it)", file=sys.stderr)
+        png = None
+    if png:
+        _check_writable(png, "--png")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
-                        sweep_memcgs=args.sweep_memcgs, sweep=args.json or not args.no_png)
+                        sweep_memcgs=args.sweep_memcgs, sweep=args.json or png is not None)
     if args.json:
         print(_json.dumps({"cpus": e.cpus, "memcgs": e.memcgs, "caches": e.caches, "writer_cpu": e.writer_cpu,
                            "commit": {"memcgs": ipis.COMMIT_MEMCGS, "cpu0": ipis.COMMIT_FIGURES},
@@ -636,9 +644,9 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     else:
         out.print(teach_report.ipis_table(e))
         out.print(teach_report.ipis_notes(e))
-    if not args.no_png:
-        outputs.write_atomic("--png", args.png, writer=lambda tmp: teach_report.plot_png(e, tmp), suffix=".png")
-        print(f"wrote {args.png}", file=sys.stderr if args.json else sys.stdout)
+    if png:
+        outputs.write_atomic("--png", png, writer=lambda tmp: teach_report.plot_png(e, tmp), suffix=".png")
+        print(f"wrote {png}", file=sys.stderr if args.json else sys.stdout)
     return runner.EXIT_OK
 
 

@@ -171,6 +171,18 @@ def ipis_notes(e: Experiment) -> Text:
     return t
 
 
+PLOT_MISSING = "matplotlib is not installed: pip install 'slabproof[plot]'"
+
+
+def plot_unavailable() -> str | None:
+    """None if `plot_png` can draw (matplotlib imports), else the one line that says how to install it."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return PLOT_MISSING
+    return None
+
+
 def plot_png(e: Experiment, path: str) -> None:
     """Write the plot: IPIs against CPUs (at the table's memcgs) and against memcgs (at the table's CPUs)."""
     import matplotlib
