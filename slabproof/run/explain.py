@@ -49,6 +49,7 @@ from slabproof.lang.expr import (
 from slabproof.lang.spec import Spec, loads, shown
 from slabproof.results import CONFIRMED, DISAGREE, REFUTED, EngineResult, PropertyResult, Trace, Verdict
 from slabproof.run import runner, signals
+from slabproof.run.engines import Handoff
 
 # claim verdicts
 UNKNOWN, ERROR = "unknown", "error"  # and CONFIRMED, REFUTED, DISAGREE (from results: reports show them)
@@ -726,7 +727,7 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
         system = replace(systems[c.key], properties=list(systems[c.key].properties) + extra[c.key])
         if on_config is not None:
             on_config(c.key, c.title)
-        shared: dict = {}
+        shared = Handoff()
         results[c.key] = []
         for e in engines:
             try:

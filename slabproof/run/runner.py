@@ -12,7 +12,7 @@ import os
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from slabproof import checker, model
 from slabproof.lang.spec import MAX_CPUS, Spec, SpecError, _os_problem, load
@@ -32,11 +32,12 @@ from slabproof.results import (
     Verdict,
 )
 from slabproof.run import signals
+from slabproof.run.engines import Engine, Handoff, Reachable
 
 ENGINES: tuple[str, ...] = ("explicit",)
 
-# Engines register themselves here: name -> callable(system, options) -> EngineResult.
-EngineFn = Callable[[model.System, "RunOptions", dict], EngineResult]
+# Engines register themselves here: name -> callable(system, options, handoff) -> EngineResult (run/engines.py).
+EngineFn = Engine
 _REGISTRY: dict[str, EngineFn] = {}
 
 
@@ -52,11 +53,11 @@ class RunOptions:
     prove: bool = False  # the proof engines minimize their invariant (for `slabproof prove`)
 
 
-def _explicit(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _explicit(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, progress=opts.progress,
                         stop_at_first=opts.stop_at_first, keep_graph=opts.keep_graph,
                         keep_states=any(e in _NEEDS_STATES for e in opts.engines))
-    shared["explicit"] = r
+    shared.explicit = r
     return r
 
 
@@ -75,15 +76,15 @@ _NEEDS_STATES = ("bmc", "induction", "param")
 Z3_DEFAULT_UNITS = {"bmc": 30_000_000, "induction": 2_000_000_000, "param": 2_000_000_000}
 
 
-def _reachable(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _reachable(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     """The explicit engine's result with its states: the one of this run, or a quiet exploration."""
-    r = shared.get("explicit")
+    r = shared.explicit
     if r is not None and "states" in r.extra:
         return r
-    r = shared.get("reachable")
+    r = shared.reachable
     if r is None:
         r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, keep_states=True)
-        shared["reachable"] = r
+        shared.reachable = r
     if r.reason == "interrupted":  # the engine it feeds must not run on half the states
         raise signals.Interrupted(signals.received() or "SIGINT", partial=r)
     return r
@@ -96,20 +97,20 @@ def _z3_budget(name: str, opts: RunOptions) -> dict:
     return {"rlimit": Z3_DEFAULT_UNITS[name]}
 
 
-def _bmc(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _bmc(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     from slabproof.z3 import bmc
 
-    data = _reachable(system, opts, shared)
-    r = bmc.run(system, complete_depth=data.depth if data.complete else None, **_z3_budget("bmc", opts))
-    shared["bmc"] = r
+    data = Reachable.of(_reachable(system, opts, shared))
+    r = bmc.run(system, complete_depth=data.bound, **_z3_budget("bmc", opts))
+    shared.bmc = r
     return r
 
 
-def _induction(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _induction(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     from slabproof.z3 import induction
 
-    data = _reachable(system, opts, shared)
-    return induction.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("induction", opts),
+    data = Reachable.of(_reachable(system, opts, shared))
+    return induction.run(system, data.states, data.slots, **_z3_budget("induction", opts),
                          minimize=opts.prove, violated=data.violated)
 
 
@@ -119,27 +120,27 @@ PARAM_FREE_CPUS = 2
 PARAM_DATA_MAX_STATES = 50_000  # a breadth-first prefix is still a sound filter: Houdini checks the rest
 
 
-def _param_data(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _param_data(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     spec = system.spec
     want = len(spec.writers) + PARAM_FREE_CPUS
     own = _reachable(system, opts, shared)
     if spec.cpus >= want or want > MAX_CPUS or set(own.violated) - {"writer_terminates"}:
         return own  # (a spec shown violated cannot be proved safe: no need for more data)
-    if "param_data" not in shared:
+    if shared.param_data is None:
         bigger = model.build(spec.with_cpus(want))
-        shared["param_data"] = checker.explore(bigger, symmetry=True, keep_states=True,
-                                               limits=checker.Limits(max_states=PARAM_DATA_MAX_STATES,
-                                                                     timeout=opts.limits.timeout))
-    if shared["param_data"].reason == "interrupted":
-        raise signals.Interrupted(signals.received() or "SIGINT", partial=shared["param_data"])
-    return shared["param_data"]
+        shared.param_data = checker.explore(bigger, symmetry=True, keep_states=True,
+                                            limits=checker.Limits(max_states=PARAM_DATA_MAX_STATES,
+                                                                  timeout=opts.limits.timeout))
+    if shared.param_data.reason == "interrupted":
+        raise signals.Interrupted(signals.received() or "SIGINT", partial=shared.param_data)
+    return shared.param_data
 
 
-def _param(system: model.System, opts: RunOptions, shared: dict) -> EngineResult:
+def _param(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
     from slabproof.z3 import param
 
-    data = _param_data(system, opts, shared)
-    return param.run(system, data.extra["states"], data.extra["slots"], **_z3_budget("param", opts),
+    data = Reachable.of(_param_data(system, opts, shared))
+    return param.run(system, data.states, data.slots, **_z3_budget("param", opts),
                      minimize=opts.prove, violated=_reachable(system, opts, shared).violated)
 
 
@@ -457,7 +458,7 @@ def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str
 def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     """Every requested engine on one spec, each result as the engine gave it, and the combined verdict."""
     system = model.build(spec)
-    shared: dict = {}
+    shared = Handoff()
     results = []
     for name in opts.engines:
         try:
@@ -532,7 +533,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     from slabproof.z3 import bmc, houdini, recheck
 
     system = model.build(spec)
-    shared: dict = {}
+    shared = Handoff()
     opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)
 
     def run(name: str, fn: EngineFn) -> EngineResult:
