@@ -15,7 +15,7 @@ import dataclasses
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from rich.console import Console
 
@@ -33,7 +33,7 @@ DEFAULT_SPEC_DIR = "specs"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, a value echoed by argparse shortened
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, a value echoed by argparse shortened
         self.exit(runner.EXIT_USAGE, f"slabproof: error: {shown(message, 600)} (see --help)\n")
 
 
@@ -73,7 +73,7 @@ def _size(text: str) -> int:
     return int(v)
 
 
-def _bounded(upper: int):
+def _bounded(upper: int) -> Callable[[str], int]:
     """An argument type: a whole number from 1 to `upper`."""
     def whole(text: str) -> int:
         try:
@@ -115,7 +115,8 @@ def _max_memory(text: str) -> int | None:
 def _limits(args: argparse.Namespace) -> Limits:
     """The limits the options ask for; an option not given keeps its default (see `checker.Limits`)."""
     given = {k: getattr(args, k, DEFAULT) for k in ("max_states", "timeout", "max_memory")}
-    return Limits(**{k: v for k, v in given.items() if v is not DEFAULT})
+    chosen: dict[str, Any] = {k: v for k, v in given.items() if v is not DEFAULT}
+    return Limits(**chosen)
 
 
 def _cpu_number(text: str) -> int:
@@ -191,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_export_command(sub: argparse._SubParsersAction) -> None:
+def add_export_command(sub: argparse._SubParsersAction[Any]) -> None:
     x = sub.add_parser("export", help="write a spec's model in another checker's language (Promela, for SPIN)")
     x.add_argument("file", metavar="FILE", help="one spec file")
     x.add_argument("--promela", action="store_true", required=True,
@@ -367,7 +368,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
             print(diagram, end="")
             return status
     if args.json:
-        extra: dict = {"interrupted": True} if interrupted else {}
+        extra: dict[str, Any] = {"interrupted": True} if interrupted else {}
         if args.strict:
             extra["strict"] = True
         if matrix is not None:
@@ -473,7 +474,7 @@ def progress_bar(label: str = "") -> "ExplorationProgress | None":
     return ExplorationProgress(Console(stderr=True), label)
 
 
-def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
+def add_teaching_commands(sub: argparse._SubParsersAction[Any]) -> None:
     e = sub.add_parser("explain", help="walk through the patch's argument, each claim checked live on the model")
     e.add_argument("--cpus", type=_positive, default=3, metavar="N", help="CPUs of every configuration (default 3)")
     e.add_argument("--engine", default="all", metavar="NAME",

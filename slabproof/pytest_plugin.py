@@ -28,7 +28,7 @@ Options: ``--slabproof-engine NAME[,NAME]`` (default ``all``),
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
@@ -37,6 +37,9 @@ from slabproof.lang.spec import Spec, SpecError, load
 from slabproof.report.junit import trace_text
 from slabproof.results import SpecOutcome, Status
 from slabproof.run import runner, signals
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,7 +112,7 @@ class SpecItem(pytest.Item):
         if not runner.spec_passes(outcome, strict):
             raise SpecMismatch(outcome, strict)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, _BadSpec):
             return str(excinfo.value)
         if not isinstance(excinfo.value, SpecMismatch):

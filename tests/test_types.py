@@ -21,7 +21,8 @@ STRICT_CLEAN = (
     "slabproof/report/__init__.py", "slabproof/report/graph.py", "slabproof/report/html.py",
     "slabproof/report/junit.py", "slabproof/report/mermaid.py", "slabproof/report/outputs.py",
     "slabproof/report/progress.py", "slabproof/report/promela.py", "slabproof/report/teach.py",
-    "slabproof/report/text.py", "slabproof/run/__init__.py", "slabproof/run/signals.py", "slabproof/run/ipis.py",
+    "slabproof/report/text.py", "slabproof/run/__init__.py", "slabproof/run/engines.py", "slabproof/run/signals.py",
+    "slabproof/run/ipis.py", "slabproof/run/runner.py", "slabproof/cli.py", "slabproof/pytest_plugin.py",
     "slabproof/run/mutants.py", "slabproof/z3/__init__.py", "slabproof/z3/bmc.py", "slabproof/z3/induction.py",
     "slabproof/z3/param.py", "slabproof/z3/recheck.py",
 )

@@ -11,7 +11,7 @@ proof) and the properties it showed violated. No engine ever changes another eng
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence, TypedDict
 
 from slabproof.results import EngineResult
 
@@ -50,6 +50,13 @@ class Handoff:
     reachable: EngineResult | None = None
     param_data: EngineResult | None = None
     bmc: EngineResult | None = None
+
+
+class Z3Budget(TypedDict, total=False):
+    """What a Z3 engine may spend: wall-clock seconds (--timeout) or Z3 resource units (the default)."""
+
+    timeout: float
+    rlimit: int
 
 
 class Engine(Protocol):

@@ -29,10 +29,11 @@ from slabproof.results import (
     SpecOutcome,
     SpecVerdict,
     Status,
+    Trace,
     Verdict,
 )
 from slabproof.run import signals
-from slabproof.run.engines import Engine, Handoff, Reachable
+from slabproof.run.engines import Engine, Handoff, Reachable, Z3Budget
 
 ENGINES: tuple[str, ...] = ("explicit",)
 
@@ -90,7 +91,7 @@ def _reachable(system: model.System, opts: RunOptions, shared: Handoff) -> Engin
     return r
 
 
-def _z3_budget(name: str, opts: RunOptions) -> dict:
+def _z3_budget(name: str, opts: RunOptions) -> Z3Budget:
     """--timeout (wall-clock) when given, else the engine's deterministic default budget."""
     if opts.limits.timeout is not None:
         return {"timeout": opts.limits.timeout}
@@ -261,8 +262,8 @@ def _properties(spec: Spec, results: Sequence[EngineResult],
         for p in r.properties:
             out.setdefault(p.name, p.kind)
     sysprops = (system if system is not None else model.build(spec)).properties
-    for p in sysprops:
-        out.setdefault(p.name, p.kind)
+    for sp in sysprops:
+        out.setdefault(sp.name, sp.kind)
     out.setdefault(LIVENESS, "always")
     return list(out.items())
 
@@ -502,7 +503,7 @@ RECHECK_DEFAULT_UNITS = 200_000_000
 _PROOF_ONLY_EXTRAS = ("states", "slots", "invariant_exprs")  # data between engines, not for the report
 
 
-def _recheck_budget(opts: RunOptions) -> dict:
+def _recheck_budget(opts: RunOptions) -> Z3Budget:
     if opts.limits.timeout is not None:
         return {"timeout": opts.limits.timeout}
     return {"rlimit": RECHECK_DEFAULT_UNITS}
@@ -546,9 +547,9 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
                 raise
             r = interrupted_result(name, system)  # (Z3 interrupted outside a check)
         if r.reason == "interrupted" or signals.received():  # no further engine: the caller reports them
-            e = signals.Interrupted(signals.received() or "SIGINT", partial=r)
-            e.finished = tuple(results)
-            raise e
+            stop = signals.Interrupted(signals.received() or "SIGINT", partial=r)
+            stop.finished = tuple(results)
+            raise stop
         return r
 
     results: list[EngineResult] = []
@@ -596,7 +597,7 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
         ws = run(bmc.WITNESS_ENGINE, lambda s, o, _: bmc.witness(s, targets, max_depth=ex.depth,
                                                                  complete=ex.complete, **_z3_budget("bmc", o)))
         results.append(ws)
-        witnesses = {p.name: p.trace for p in ws.properties if p.trace is not None}
+        witnesses: dict[str, Trace | None] = {p.name: p.trace for p in ws.properties if p.trace is not None}
     else:
         witnesses = {}
     _, _, disagreement = compare(spec, [r for r in results if r.engine != bmc.WITNESS_ENGINE])
