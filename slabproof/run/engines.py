@@ -42,9 +42,10 @@ class Reachable:
 
 @dataclass
 class Handoff:
-    """The results one run of a spec keeps for its later engines (one per `run_spec`, never shared across
-    specs): the explicit engine's own result, a quiet exploration made for the Z3 engines when the
-    explicit engine did not run, and the larger exploration the any-N engine's candidates are filtered by."""
+    """The results one run of one system keeps for its later engines (a new one for each system:
+    `runner.run_spec`, `runner.prove_spec`, each of `explain`'s configurations): the explicit engine's
+    own result, a quiet exploration made for the Z3 engines when the explicit engine did not run, and the
+    larger exploration the any-N engine's candidates are filtered by."""
 
     explicit: EngineResult | None = None
     reachable: EngineResult | None = None
