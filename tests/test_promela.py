@@ -41,7 +41,7 @@ def pan(m: promela.PromelaModel, work: Path, *defines: str) -> tuple[int, set[st
     """(states stored, properties whose assertion failed) of an exhaustive pan run on `m`."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "m.pml").write_text(m.text)
-    subprocess.run(["spin", *defines, "-a", "m.pml"], cwd=work, check=True, capture_output=True, timeout=60)
+    subprocess.run(["spin", "-o2", *defines, "-a", "m.pml"], cwd=work, check=True, capture_output=True, timeout=60)
     subprocess.run(["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"], cwd=work, check=True,
                    capture_output=True, timeout=120)
     out = subprocess.run(["./pan", "-c0", "-m1000000", "-w18"], cwd=work, capture_output=True, text=True,
