@@ -477,8 +477,13 @@ def progress_bar(label: str = "") -> "ExplorationProgress | None":
 def add_teaching_commands(sub: argparse._SubParsersAction[Any]) -> None:
     e = sub.add_parser("explain", help="walk through the patch's argument, each claim checked live on the model")
     e.add_argument("--cpus", type=_positive, default=3, metavar="N", help="CPUs of every configuration (default 3)")
-    e.add_argument("--engine", default="all", metavar="NAME",
-                   help="explicit, another registered engine, a comma-separated list, or 'all' (default)")
+    e.add_argument("--engine", default=None, metavar="NAME",
+                   help="explicit, another registered engine, a comma-separated list, or 'all' (default: explicit; "
+                        "with --evidence or --json: all)")
+    e.add_argument("--evidence", action="store_true", help="print the per-engine tables of every check instead "
+                                                           "of the prose")
+    e.add_argument("--glossary", action="store_true", help="print the glossary of every term explain and the "
+                                                           "HTML page use, and exit")
     e.add_argument("--json", action="store_true", help="print the claims, checks and findings as JSON")
     e.add_argument("--traces", choices=("auto", "none", "all"), default="auto",
                    help="traces to print: auto (the breaking interleaving), none, all (every witness and "
@@ -532,12 +537,33 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
     from slabproof.report import teach as teach_report
     from slabproof.run import explain
 
+    if args.glossary:
+        from slabproof.report import glossary
+
+        print(glossary.text(), end="")
+        return runner.EXIT_OK
     _cpus_in_range(args.cpus)
-    opts = runner.RunOptions(engines=_engines(args.engine), limits=_limits(args))
+    prose = not (args.evidence or args.json)
+    engines = _engines(args.engine or ("explicit" if prose else "all"))
+    opts = runner.RunOptions(engines=engines, limits=_limits(args))
     bar = progress_bar()
     opts.progress = bar
+    on_claim = None
+    if prose:
+        from slabproof.run import ipis
+
+        out.print(teach_report.prose_header(args.cpus, engines, runner.available_engines()))
+        out.print()
+        out.print(teach_report.history_text(ipis.experiment(4, ipis.COMMIT_MEMCGS, 1, sweep=False)))
+
+        def on_claim(claim: explain.Claim) -> None:  # each claim printed as soon as it is decided
+            if bar is not None:
+                bar.close()
+            out.print()
+            out.print(teach_report.claim_prose(claim, engines))
     try:
-        x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None)
+        x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None,
+                            on_claim=on_claim)
     except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: no claim is decided; the figures so far
         signals.finishing()
         if bar is not None:
@@ -560,6 +586,10 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
     status = explain.exit_status(x)
     if args.json:
         print(teach_report.explain_json(x, status))
+        return status
+    if prose:
+        out.print()
+        out.print(teach_report.prose_footer(x))
         return status
     lanes = ["writer0"] + [f"cpu{c}" for c in range(x.cpus)]
     out.print(teach_report.explain_header(x, runner.available_engines()))

@@ -170,8 +170,11 @@ def test_cli_explain_text_json_and_exit_codes():
     p = run("explain", "--cpus", "2", "--engine", "explicit")
     assert p.returncode == 0, p.stderr
     assert "7 of 7 claims confirmed at 2 CPUs" in p.stdout
-    assert "Claim 7  CONFIRMED" in p.stdout and "Counterexample for no_use_after_free" in p.stdout
+    assert "7. CONFIRMED" in p.stdout and "Why the patch" in p.stdout
     assert "states/s" not in p.stdout + p.stderr  # no progress bar when piped
+    ev = run("explain", "--cpus", "2", "--engine", "explicit", "--evidence")
+    assert ev.returncode == 0, ev.stderr
+    assert "Claim 7  CONFIRMED" in ev.stdout and "Counterexample for no_use_after_free" in ev.stdout
     j = run("explain", "--cpus", "2", "--json", "--engine", "explicit,induction")
     assert j.returncode == 0, j.stderr
     doc = json.loads(j.stdout)

@@ -8,6 +8,8 @@ engine, and nothing prints; the CLI prints what these return.
 from __future__ import annotations
 
 import json
+import re
+import textwrap
 from typing import TYPE_CHECKING, Any, Sequence
 
 from rich.console import Group, RenderableType
@@ -18,7 +20,7 @@ from slabproof.report import text as report
 from slabproof.results import COMMIT_FIGURES, COMMIT_MEMCGS, CONFIRMED, DISAGREE, REFUTED
 
 if TYPE_CHECKING:  # the data only: a report imports nothing that runs an engine
-    from slabproof.run.explain import Explanation
+    from slabproof.run.explain import Check, Claim, Explanation
     from slabproof.run.ipis import Experiment, IpiRun
 
 _VERDICT_STYLE = {CONFIRMED: "bold green", REFUTED: "bold red", DISAGREE: "bold red"}
@@ -226,3 +228,112 @@ def plot_png(e: Experiment, path: str) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# ---------------------------------------------------------------------------
+# explain, the argument first (the default): prose, one verdict line per claim, the evidence in words
+
+PROSE_WIDTH = 100
+# a finding's outcomes, as run.explain names them (the values only: a report imports no engine layer)
+HOLDS, VIOLATED, UNDECIDED, CRASHED = "holds", "violated", "undecided", "engine error"
+SAME, DIFFERENT = "same verdicts", "different verdicts"
+_ROLE = {"claim": "checked", "non-vacuity": "witness", "contrast": "contrast"}
+_PROVERS = ("induction", "param")  # engines that prove or say undecided: they never refute
+
+
+def _wrap(text: str, indent: str, width: int = PROSE_WIDTH, first: str | None = None) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=indent if first is None else first, subsequent_indent=indent,
+                         break_on_hyphens=False) or [indent]
+
+
+def prose_header(cpus: int, engines: Sequence[str], registered: Sequence[str]) -> Text:
+    """The opening lines of `explain`: what is checked, on what, by which engines."""
+    others = [e for e in registered if e not in engines]
+    how = ", ".join(engines)
+    lines = [f'slabproof explain: the argument of "slab: avoid IPIs when creating kmem caches" (2017),',
+             f"each claim checked now on the model at {cpus} CPUs by {how}"
+             + (" (every reachable state)" if list(engines) == ["explicit"] else "") + "."]
+    tail = "--evidence: the per-engine tables"
+    if others:
+        tail += f"; --engine all: also {', '.join(others)}"
+    lines.append(tail + "; --glossary: the terms.")
+    return Text("\n".join(lines))
+
+
+def history_text(e: Experiment) -> Text:
+    """Why the patch was written, with the commit's figures and the model's replay (`e`, computed by the caller)."""
+    before = next(r for r in e.table if r.condition == "always")
+    after = next(r for r in e.table if r.condition == "if-prev")
+    t = Text()
+    t.append("Why the patch\n", style="bold")
+    body = ("With memcg kmem accounting every memory cgroup gets its own child copy of each kmem_cache, created "
+            "lazily on the memcg's first allocation from it (memcg_create_kmem_cache()). Each creation ran "
+            "__do_tune_cpucache(), whose kick_all_cpus_sync() interrupted every other CPU and waited for them "
+            "all, although a new cache has no previous array cache (prev is NULL) that anyone could hold.")
+    t.append("\n".join(_wrap(body, "  ")) + "\n")
+    t.append(f"  the commit's figures ({COMMIT_MEMCGS:,} memcgs, CPU 0 in /proc/interrupts): "
+             f"+{COMMIT_FIGURES['always']:,} IPIs before, +{COMMIT_FIGURES['if-prev']:,} after\n")
+    t.append(f"  the model's replay now (slabproof ipis, {e.cpus} CPUs, {e.memcgs:,} memcgs): "
+             f"+{before.received_cpu0:,} at CPU 0 before, +{after.received_cpu0:,} after")
+    return t
+
+
+def _states(detail: str) -> str:
+    m = re.search(r"([\d,]+) reachable states", detail)
+    return m.group(1) if m else ""
+
+
+def _evidence(ch: Check, engines: Sequence[str]) -> str:
+    """One check's finding in a few words: what decided it, by which engine (when several ran), and why the
+    others did not decide it."""
+    decided = [f for f in ch.findings if f.outcome not in (UNDECIDED, CRASHED)]
+    silent = [f for f in ch.findings if f.outcome in (UNDECIDED, CRASHED)]
+    by = len(engines) > 1
+    parts: list[str] = []
+    for f in decided:
+        n = _states(f.detail)
+        if f.trace is not None:
+            what = (f"violated ({f.trace.length}-step counterexample)" if f.outcome == VIOLATED
+                    else f"{f.trace.length}-step witness")
+        elif f.outcome in (SAME, DIFFERENT):
+            m = re.search(r"IPIs sent per operation \(([^)]*)\): (.*)$", f.detail)
+            what = f"{f.outcome}; IPIs ({m.group(1)}): {m.group(2)}" if m else f.outcome
+        elif n:
+            what = f"{f.outcome} ({n} states)"
+        elif f.engine in _PROVERS and f.outcome == HOLDS:
+            what = "proved"
+        else:
+            what = f"{f.outcome} ({f.detail})"
+        parts.append(what + (f" by {f.engine}" if by else ""))
+    text = "; ".join(dict.fromkeys(parts))
+    if silent and decided:
+        names = ", ".join(f.engine for f in silent)
+        why = ("they prove, never refute" if all(f.engine in _PROVERS for f in silent) and
+               any(f.outcome == VIOLATED for f in decided) else "not decided by them")
+        text += f"; {names}: undecided ({why})"
+    elif silent:
+        text = "undecided: " + "; ".join(f"{f.engine}: {f.detail}" for f in silent)
+    return text
+
+
+def claim_prose(c: Claim, engines: Sequence[str]) -> Text:
+    """One claim: its verdict line, why it should hold in kernel terms, and each check with its evidence."""
+    t = Text()
+    t.append(f"{c.number}. ", style="bold")
+    t.append(c.verdict.upper(), style=_VERDICT_STYLE.get(c.verdict, "bold yellow"))
+    t.append(f"  {c.title}\n", style="bold")
+    t.append("\n".join(_wrap(c.because, "   ")) + "\n", style="dim")
+    for k, ch in enumerate(c.checks):
+        mark = "+" if ch.status == "as predicted" else "!"
+        role = "" if ch.role == "claim" else f"{ch.role}: "
+        where = "" if ch.config == "patched" else f" [{ch.config}]"
+        line = "\n".join(_wrap(f"   {mark} {role}{ch.title}{where}: {_evidence(ch, engines)}", "       ", first=""))
+        t.append(line + ("\n" if k < len(c.checks) - 1 else ""),
+                 style="" if ch.status == "as predicted" else "bold red")
+    return t
+
+
+def prose_footer(x: Explanation) -> Text:
+    """The closing line: how many claims the engines confirmed; the others named, with any engine errors."""
+    t = explain_footer(x)
+    return t
