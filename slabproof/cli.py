@@ -321,7 +321,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         limits=_limits(args),
         stop_at_first=args.first,
     )
-    if args.html or args.mermaid:
+    if args.html or args.mermaid or getattr(args, "compare", None):
         check_picture_args(args, specs)
     bar = progress_bar()
     opts.progress = bar
@@ -418,12 +418,16 @@ def add_picture_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mermaid", action="store_true", help="print that trace as a Mermaid sequenceDiagram "
                                                           "instead of the tables; one spec file only")
     p.add_argument("--property", metavar="NAME", help="draw this property's trace instead (--html, --mermaid)")
+    p.add_argument("--compare", metavar="SPEC", help="with --html: also draw SPEC's trace (e.g. the patched run of "
+                                                     "the same scenario) beside the first")
 
 
 def check_picture_args(args: argparse.Namespace, specs: Sequence[object]) -> None:
-    what = "--html" if args.html else "--mermaid"
+    what = "--html" if args.html else "--mermaid" if args.mermaid else "--compare"
     if len(specs) != 1:
         raise SpecError(what, "", f"draws the trace of exactly one spec file; got {len(specs)}")
+    if getattr(args, "compare", None) and not args.html:
+        raise SpecError("--compare", "", "draws a second trace on the --html page; give --html OUT too")
     if args.mermaid and args.json:
         raise SpecError("--mermaid", "", "prints a diagram, --json prints JSON; choose one")
 
@@ -458,11 +462,37 @@ def draw_trace(args: argparse.Namespace, o: SpecOutcome, s: Spec) -> tuple[str, 
     doc = next((p.doc for p in r.properties if p.name == trace.property), "")
     wrote = ""
     if args.html:
+        trace = _continued(s, trace)
+        compare = _compare_trace(args.compare) if getattr(args, "compare", None) else None
         page = html.render(trace, spec_name=o.name, description=s.description, property_doc=doc, lanes=lanes,
-                           verdict=r.verdict.value, generator=f"slabproof {__version__} ({r.engine} engine)")
+                           verdict=r.verdict.value, generator=f"slabproof {__version__} ({r.engine} engine)",
+                           compare=compare)
         outputs.write_atomic("--html", args.html, page)
         wrote = f"wrote {args.html}: {trace.kind} for {trace.property}, {len(trace.steps)} steps ({o.name})"
     return wrote, mermaid.render(trace, lanes, o.name) if args.mermaid else ""
+
+
+def _continued(s: Spec, trace: Trace) -> Trace:
+    """A witness of a reader holding prev at the publish, carried on through the IPI wait (run.witness)."""
+    if trace.kind == "counterexample" or trace.property != "reader_holds_prev_at_publish":
+        return trace
+    from slabproof import model
+    from slabproof.run import witness
+
+    return witness.through_the_wait(model.build(s), trace)
+
+
+def _compare_trace(path: str) -> tuple[Trace, str, str, list[str]]:
+    """The trace `--compare SPEC` draws: SPEC's shortest counterexample, else its witness (explicit engine)."""
+    spec = runner.load_all(runner.spec_files([path]))
+    if len(spec) != 1:
+        raise SpecError("--compare", "", f"takes exactly one spec file; got {len(spec)}")
+    o = runner.run_spec(spec[0], runner.RunOptions(engines=("explicit",)))
+    picked = pick_trace(o, None)
+    if picked is None:
+        raise SpecError(path, "", "nothing to draw beside: no counterexample and no witness")
+    r, t = picked
+    return _continued(spec[0], t), o.name, spec[0].description, report.lanes_for(r, len(spec[0].writers))
 
 
 def progress_bar(label: str = "") -> "ExplorationProgress | None":
