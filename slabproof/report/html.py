@@ -42,7 +42,7 @@ h2 {{ font-size: 18px; }}
 .idle {{ color: var(--grey); }}
 .wrap {{ display: flex; flex-wrap: wrap; align-items: flex-start; gap: 12px; }}
 .compare {{ display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }}
-.compare > section {{ flex: 1 1 560px; min-width: 0; }}
+.compare > section {{ flex: 1 1 760px; min-width: 0; }}
 .chart {{ flex: none; max-width: 100%; overflow-x: auto; }}
 .states {{ overflow-x: auto; max-width: 100%; }}
 table.state {{ border-collapse: collapse; font-size: 12px; font-family: ui-monospace, Menlo, monospace; }}
