@@ -17,7 +17,7 @@ from slabproof.report import glossary, html
 from slabproof.results import Trace
 from slabproof.run import runner, witness
 
-from .conftest import ROOT, SPECS
+from .conftest import SPECS
 from .test_html import browser, needs_browser, never, run
 
 

@@ -94,7 +94,8 @@ TERMS: tuple[Term, ...] = (
          "nobody), live (installed), retired (unlinked, maybe still held), drained, freed.",
          ("ac_state", "unallocated", "fresh", "live", "retired")),
     Term("cache_reap()", "The periodic reaper: takes slab_mutex with mutex_trylock() and drains array caches with "
-         "IRQs on, protected by the mutex instead of IRQs off.", ("reaper", "reapers", "reaper_ac", "reaper_locked", "reaper_pc", "cache_reap")),
+         "IRQs on, protected by the mutex instead of IRQs off.", ("reaper", "reapers", "reaper_ac",
+                                                                           "reaper_locked", "reaper_pc", "cache_reap")),
     Term("IPI condition", "When __do_tune_cpucache() kicks: always (before the patch), if-prev (the patch), never, "
          "if-no-prev (the condition inverted). The what-ifs use the last two.",
          ("always", "if-prev", "never", "if-no-prev", "what-if", "patched", "unpatched", "inverted")),

@@ -411,7 +411,7 @@ def story(trace: Trace) -> str:
     if viol is not None:
         s += f". Then {cpu} touches {ac} (step {viol.index}): {trace.property} is violated."
     else:
-        s += f", when nobody holds it any more."
+        s += ", when nobody holds it any more."
     return s
 
 

@@ -250,7 +250,7 @@ def prose_header(cpus: int, engines: Sequence[str], registered: Sequence[str]) -
     """The opening lines of `explain`: what is checked, on what, by which engines."""
     others = [e for e in registered if e not in engines]
     how = ", ".join(engines)
-    lines = [f'slabproof explain: the argument of "slab: avoid IPIs when creating kmem caches" (2017),',
+    lines = ['slabproof explain: the argument of "slab: avoid IPIs when creating kmem caches" (2017),',
              f"each claim checked now on the model at {cpus} CPUs by {how}"
              + (" (every reachable state)" if list(engines) == ["explicit"] else "") + "."]
     tail = "--evidence: the per-engine tables"

@@ -51,7 +51,7 @@ def through_the_wait(system: model.System, trace: Trace) -> Trace:
         now = comp.readable(cur)
         busy = now.get(f"ac[{holder}]") not in ("-", "NULL") or now.get(f"irqs_off[{holder}]") == "off"
 
-        def rank(item: tuple[int, tuple[int, ...]]) -> int:
+        def rank(item: tuple[int, tuple[int, ...]], busy: bool = busy) -> int:
             actor = comp.instances[item[0]].actor
             if actor.startswith("writer"):
                 return 0
