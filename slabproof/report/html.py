@@ -15,7 +15,7 @@ This is a report: it renders `results.Trace` data and never re-runs anything.
 from __future__ import annotations
 
 from html import escape
-from typing import Sequence
+from typing import Callable, Sequence
 
 from slabproof.report import glossary
 from slabproof.results import Trace, TraceStep
@@ -318,7 +318,7 @@ def steps_list(trace: Trace, prefix: str = "") -> str:
 # what matters: the lanes, the pinned columns, the story (all from the trace's data)
 
 
-def _first(trace: Trace, pred, start: int = 0, stop: int | None = None) -> int | None:
+def _first(trace: Trace, pred: Callable[[TraceStep], bool], start: int = 0, stop: int | None = None) -> int | None:
     stop = len(trace.steps) if stop is None else stop
     return next((k for k in range(start, stop) if pred(trace.steps[k])), None)
 
