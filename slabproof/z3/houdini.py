@@ -109,7 +109,9 @@ def _atom_key(a: Atom) -> tuple:
 
 
 def clause_key(c: Clause) -> tuple:
-    """A total order on clauses (deterministic output)."""
+    """A total order on clauses (deterministic output); a role clause has its own key."""
+    if not isinstance(c, Clause):
+        return (-1, repr(c.key()))  # type: ignore[attr-defined]
     return (len(c.premises), tuple(_atom_key(a) for a in c.premises),
             () if c.conclusion is None else _atom_key(c.conclusion))
 
@@ -925,10 +927,10 @@ def _shrink_roles(enc: FixedEncoding, pf: Proof, budget: symbolic.Budget) -> Non
 def _delete_greedily(q: Queries, keep: set[int], props: Sequence[z3.ExprRef], clauses: Sequence[Any]) -> set[int]:
     """`keep` without every clause whose removal leaves the rest inductive (no step from the rest to a
     state violating it) and still implying every property in `props`; tried longest clause first."""
-    def ok(rest: set[int]) -> bool:
-        if q.cti(rest) is not None:
+    def ok(rest: set[int]) -> bool:  # the cheap state queries first
+        if not all(isinstance(q.check_state(rest, z3.Not(p)), set) for p in props):
             return False
-        return all(isinstance(q.check_state(rest, z3.Not(p)), set) for p in props)
+        return q.cti(rest) is None
 
     order = sorted(keep, key=lambda i: (-len(getattr(clauses[i], "premises", ())), i))
     for i in order:
