@@ -56,12 +56,9 @@ from slabproof.lang.expr import (
     Implies,
     In,
     Ite,
-    Not,
     Op,
     Or,
-    Quant,
     Read,
-    Self,
     WriterCpu,
 )
 from slabproof.model import AC_BASE, NONE, NULL, STATUS_NAMES, System
@@ -244,7 +241,8 @@ def terms(system: System) -> dict[str, list[Term]]:
         F = fam[f]
         noun = {"pc": "CPU x's reader position", "irqs_off": "CPU x has IRQs off",
                 "reaper_pc": "CPU x's reaper position", "reaper_locked": "CPU x's reaper holds slab_mutex",
-                "reader_locked": "CPU x's reader holds slab_mutex"}.get(f, f"an IPI of writer{f[3:]} is pending on CPU x")
+                "reader_locked": "CPU x's reader holds slab_mutex"}.get(
+                    f, f"an IPI of writer{f[3:]} is pending on CPU x")
         nm = BOOL_NAMES if F.is_bool else tuple(str(v) for v in range(max(F.values) + 1))
         xs.append(Term(f, "x", f"{f}[x]", noun, nm, lambda _i, F=F: Read(F, X)))
     for h in ("ac", "reaper_ac"):
@@ -495,7 +493,7 @@ def generate(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
         targets = own if role != "g" else T["g"]
         prem_terms = [t for t in allterms if t.premise]
 
-        def seen(mask: np.ndarray | None, t: Term) -> set[int]:
+        def seen(mask: np.ndarray | None, t: Term, rows: dict = rows) -> set[int]:
             col = rows[t.key] if mask is None else rows[t.key][mask]
             return set(np.unique(col).tolist())
 
