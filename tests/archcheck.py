@@ -24,7 +24,7 @@ ENGINES = ("slabproof.checker", "slabproof.z3.bmc", "slabproof.z3.induction", "s
            "slabproof.z3.recheck")
 # shared Z3 infrastructure (the encodings, the Houdini fixpoint): used by the Z3 engines, not an engine
 # itself; it may import no engine
-Z3_SHARED = ("slabproof.z3.symbolic", "slabproof.z3.houdini")
+Z3_SHARED = ("slabproof.z3.symbolic", "slabproof.z3.houdini", "slabproof.z3.roles")
 # the model: what the kernel does, stated once
 MODEL = ("slabproof.model", "slabproof.lang")
 # what running an engine means: the runner and the modules that drive engines through it

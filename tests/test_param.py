@@ -57,8 +57,19 @@ def test_the_any_n_invariant_is_inductive_for_fixed_numbers_of_cpus_too(n):
     assert all(implied[p] for p in SAFETY)
 
 
-def test_the_invariant_reads_in_kernel_terms_and_has_the_ownership_fact():
+def test_the_invariant_reads_in_kernel_terms_and_speaks_of_roles():
     system, pf = proof("memcg-if-prev-3cpu", True)
+    assert pf.level == houdini.ROLES  # prove tries the role language first (tests/test_roles.py)
+    text = "\n".join(houdini.show_invariant(system, pf.invariant))
+    assert "for every CPU x: " in text
+    # while the writer waits, a CPU holding the replaced array cache has the IPI pending
+    assert "tune: csd_lock_wait" in text and "ipi0[x]" in text
+
+
+def test_the_state_variable_invariant_reads_in_kernel_terms_and_has_the_ownership_fact():
+    system, r = reachable("memcg-if-prev-3cpu")
+    pf = houdini.prove(houdini.symbolic.GroundEncoding(system), r.extra["states"], r.extra["slots"],
+                       minimize=True, roles=False)
     text = "\n".join(houdini.show_invariant(system, pf.invariant))
     assert "for every CPU x without a writer" in text
     assert "csd_lock_wait" in text  # a reader can hold the replaced array cache only until the wait ends

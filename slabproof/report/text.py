@@ -290,8 +290,13 @@ def proof_text(o: ProofOutcome, invariant: bool = True) -> Text:
         lines = best.extra["invariant"]
         t.append(f"  inductive invariant ({best.engine}, {label}: "
                  f"{best.extra['invariant_clauses']} clauses, {len(lines)} lines):\n")
-        for ln in lines:
+        why = best.extra.get("explanations") or []
+        for i, ln in enumerate(lines):
             t.append(f"    {ln}\n")
+            if i < len(why):
+                t.append(f"        {why[i]}\n", style="dim")
+    if invariant and best is not None and best.extra.get("fallback"):
+        t.append(f"  ({best.engine}: {best.extra['fallback']})\n", style="yellow")
     return t
 
 

@@ -72,6 +72,7 @@ from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 
 PREMISE_FAMILIES = ("writer_pc",)  # the A of "A and B(x) => c"
+ROLES = -1  # the candidate level of the role language (`roles.generate`)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,9 @@ def _atom_key(a: Atom) -> tuple:
 
 
 def clause_key(c: Clause) -> tuple:
-    """A total order on clauses (deterministic output)."""
+    """A total order on clauses (deterministic output); a role clause has its own key."""
+    if not isinstance(c, Clause):
+        return (-1, repr(c.key()))  # type: ignore[attr-defined]
     return (len(c.premises), tuple(_atom_key(a) for a in c.premises),
             () if c.conclusion is None else _atom_key(c.conclusion))
 
@@ -155,7 +158,11 @@ def side_condition(system: System, c: Clause) -> Expr:
 
 
 def clause_expr(system: System, c: Clause) -> Expr:
-    """The clause as a closed state predicate of the model's expression language."""
+    """The clause as a closed state predicate of the model's expression language (a role clause,
+    `roles.RoleClause`, carries its own)."""
+    closed = getattr(c, "expr", None)
+    if closed is not None:
+        return closed
     body = Implies(side_condition(system, c), body_expr(system, c)) if c.bound_roles else body_expr(system, c)
     for r in reversed(c.bound_roles):
         body = Forall(Bound(r), body)
@@ -543,7 +550,8 @@ class Proof:
     reason: str = ""  # set when the solver gave up or time ran out
     lemmas: list[dict[str, Any]] = field(default_factory=list)
     minimized: bool = False
-    level: int = 0  # the candidate level that produced it
+    level: int = 0  # the candidate level that produced it (ROLES: the role language, `roles.py`)
+    fallback: str = ""  # why the role language was not used, when it was tried and did not prove
 
 
 class Queries:
@@ -579,6 +587,7 @@ class Queries:
         self.state_solver = z3.SolverFor("QF_FD")  # state queries: no T
         self.state_solver.add(*self.state_base)
         self._atoms: dict[tuple, z3.ExprRef] = {}
+        self._roles: Any = None  # a `roles.Builder`, for role clauses
         nw = len(self.system.writer_cpus)
         # the CPU terms a bound role ranges over, with the condition that it runs no writer
         self._free: list[tuple[object, z3.ExprRef]] = []
@@ -603,7 +612,14 @@ class Queries:
         return t
 
     def clause(self, c: Clause, state: dict, tag: str) -> z3.ExprRef:
-        """The clause over `state`, its bound roles instantiated over the encoding's CPUs."""
+        """The clause over `state`, its bound roles instantiated over the encoding's CPUs (a role
+        clause is a closed predicate: the encoding instantiates its quantifier itself)."""
+        if hasattr(c, "expr"):
+            if self._roles is None:
+                from slabproof.z3 import roles
+
+                self._roles = roles.Builder(self.enc)
+            return self._roles.formula(c, state)  # type: ignore[return-value]
         def body(env: dict) -> z3.ExprRef:
             prem = [self._atom(a, state, tag, env) for a in c.premises]
             concl = self._atom(c.conclusion, state, tag, env) if c.conclusion is not None else z3.BoolVal(False)
@@ -767,8 +783,11 @@ def _refuted(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[
 
 def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
           timeout: float | None = None, rlimit: int | None = None, minimize: bool = True, max_level: int = 1,
-          violated: Sequence[str] = ()) -> Proof:
+          violated: Sequence[str] = (), roles: bool = False) -> Proof:
     """Candidates filtered by `states`, Houdini, the properties, minimization and the lemmas, over `enc`.
+
+    With `roles` and `minimize`, the role language (`roles.py`) is tried first; when it does not prove
+    every `always` property, the levels below are used and `Proof.fallback` says why.
 
     Candidates come in levels (`generate`); a richer level is tried only when
     the last one left a property unproved and no state of `states` violates
@@ -777,8 +796,17 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
     proved safe.
     """
     system = enc.system
-    budget = symbolic.Budget(timeout, rlimit)
     always = [p.name for p in system.properties if p.kind == "always"]
+    fallback = ""
+    if roles and minimize and not violated:
+        # the role language first (a small invariant a person can check), on a budget of its own
+        pf = _prove_level(enc, states, slots, ROLES, symbolic.Budget(timeout, rlimit), minimize)
+        pf.level = ROLES
+        if not pf.reason and not pf.unproved:
+            return pf
+        fallback = ("the role language did not prove it (" + (pf.reason or "; ".join(
+            f"{n}: {why}" for n, why in pf.unproved.items())) + "): state-variable candidates used")
+    budget = symbolic.Budget(timeout, rlimit)
     # with several writers, their order decides which array cache `prev` holds: the derived columns
     # (level 1) are needed, and start there -- unless the data already shows the spec violated
     level = min(1, max_level) if len(system.writer_cpus) > 1 and not violated else 0
@@ -794,6 +822,7 @@ def prove(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: Sequence
                 pf.unproved[n] += "; a state the explicit engine reached violates it"
             break
         level += 1
+    pf.fallback = fallback
     return pf
 
 
@@ -801,7 +830,12 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
                  budget: symbolic.Budget, minimize: bool) -> Proof:
     system = enc.system
     pf = Proof()
-    clauses = generate(system, states, slots, level)
+    if level == ROLES:
+        from slabproof.z3 import roles
+
+        clauses: Sequence[Any] = roles.generate(system, states, slots)
+    else:
+        clauses = generate(system, states, slots, level)
     pf.candidates = len(clauses)
     room = getattr(enc, "witnesses", None)  # the ground encoding has finitely many witness CPUs
     try:
@@ -842,6 +876,8 @@ def _prove_level(enc: FixedEncoding, states: Sequence[tuple[int, ...]], slots: S
         pf.invariant = [clauses[i] for i in sorted(keep)]
         pf.proved = {n: [clauses[i] for i in sorted(c)] for n, c in cores.items()}  # (empty unless minimizing)
         pf.lemmas = _lemmas(q, active)
+        if level == ROLES and minimize and not pf.unproved:
+            _shrink_roles(enc, pf, budget)
     except SolverGaveUp as e:
         pf.reason = f"solver gave up: {e.reason}"
     except KeyboardInterrupt:
@@ -866,6 +902,48 @@ def _minimize(q: Queries, active: set[int], needed: set[int]) -> set[int]:
             raise RuntimeError("a clause of the inductive invariant is not preserved")
         keep |= core
     return keep
+
+
+def _shrink_roles(enc: FixedEncoding, pf: Proof, budget: symbolic.Budget) -> None:
+    """The role invariant made small: clauses differing in one premise value merged (`roles.merge`),
+    then greedy deletion against the properties and the lemmas expected unsat that held under every
+    inductive candidate; the properties' cores recomputed within what is kept."""
+    from slabproof.z3 import roles
+
+    system = enc.system
+    clauses = roles.merge(system, pf.invariant)  # type: ignore[arg-type]
+    q = Queries(enc, clauses, budget)
+    goals = [enc.pred(p.expr, q.s) for p in system.properties if p.kind == "always"]
+    by = {lem.name: lem for lem in lemmas(system)}
+    goals += [z3.Not(enc.pred(by[lm["name"]].expr, q.s)) for lm in pf.lemmas
+              if lm["expected"] == "unsat" and lm["answer"] == "unsat"]
+    keep = _delete_greedily(q, set(range(len(clauses))), goals, clauses)
+    pf.invariant = [clauses[i] for i in sorted(keep)]
+    pf.proved = {n: [clauses[i] for i in sorted(_core_within(q, keep, system.property(n).expr))]
+                 for n in pf.proved}
+    pf.lemmas = _lemmas(q, keep)
+
+
+def _delete_greedily(q: Queries, keep: set[int], props: Sequence[z3.ExprRef], clauses: Sequence[Any]) -> set[int]:
+    """`keep` without every clause whose removal leaves the rest inductive (no step from the rest to a
+    state violating it) and still implying every property in `props`; tried longest clause first."""
+    def ok(rest: set[int]) -> bool:  # the cheap state queries first
+        if not all(isinstance(q.check_state(rest, z3.Not(p)), set) for p in props):
+            return False
+        return q.cti(rest) is None
+
+    order = sorted(keep, key=lambda i: (-len(getattr(clauses[i], "premises", ())), i))
+    for i in order:
+        rest = keep - {i}
+        if rest and ok(rest):
+            keep = rest
+    return keep
+
+
+def _core_within(q: Queries, keep: set[int], prop: Expr) -> set[int]:
+    """The clauses of `keep` property `prop` needs (its unsat core), else all of `keep`."""
+    r = q.check_state(keep, z3.Not(q.enc.pred(prop, q.s)), core=True)
+    return r if isinstance(r, set) else set(keep)
 
 
 def _lemmas(q: Queries, active: set[int]) -> list[dict[str, Any]]:
@@ -896,7 +974,10 @@ def _lemmas(q: Queries, active: set[int]) -> list[dict[str, Any]]:
 
 
 def show_invariant(system: System, clauses: Sequence[Clause]) -> list[str]:
-    """The clauses as readable lines, those with the same premises on one line."""
+    """The clauses as readable lines, those with the same premises on one line (a role clause: one
+    line each)."""
+    if clauses and hasattr(clauses[0], "show"):
+        return [c.show() for c in clauses]  # type: ignore[attr-defined]
     groups: dict[tuple, list[Clause]] = {}
     for c in clauses:
         groups.setdefault((c.premises, c.conclusion is None, c.bound_roles), []).append(c)
@@ -935,9 +1016,14 @@ def to_result(system: System, pf: Proof, seconds: float, engine: str, scope: str
         "minimized": pf.minimized,
         "unproved": dict(pf.unproved),
         "lemmas": pf.lemmas,
+        "language": "roles" if pf.level == ROLES else f"state variables, level {pf.level}",
     }
+    if pf.fallback:
+        extra["fallback"] = pf.fallback
     if pf.minimized:
         extra["invariant"] = show_invariant(system, pf.invariant)
+        if pf.level == ROLES:
+            extra["explanations"] = [c.explain() for c in pf.invariant]  # type: ignore[attr-defined]
         # the same clauses as closed state predicates: data for the runner's quantified re-check
         # (`recheck.run`); `runner.prove_spec` takes them out of the result it reports
         extra["invariant_exprs"] = [clause_expr(system, c) for c in pf.invariant]

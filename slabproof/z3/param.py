@@ -51,7 +51,7 @@ def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tup
     except NotSupported as e:
         return houdini.Proof(reason=f"not supported: {e}")
     return houdini.prove(enc, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize,
-                         violated=violated)
+                         violated=violated, roles=True)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
