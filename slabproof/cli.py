@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "runner.Z3_DEFAULT_UNITS); past it: UNKNOWN")
     pr.add_argument("--invariant", choices=("auto", "all", "none"), default="auto",
                     help="print the invariant: auto (for named files), all, none")
+    pr.add_argument("--readable", action="store_true",
+                    help="look first for a small invariant over roles (the CPU holding prev, the writer's "
+                         "operation) that a person can check; slower (about a minute per spec)")
     pr.add_argument("--json", action="store_true", help="print the proofs as JSON")
     sub.add_parser("engines", help="list the engines")
     add_export_command(sub)
@@ -229,7 +232,7 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus)
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
-    opts = runner.RunOptions(limits=_limits(args))
+    opts = runner.RunOptions(limits=_limits(args), readable=args.readable)
     outcomes: list[ProofOutcome] = []
     stopped = ""  # the last line when a signal ended the run
     try:

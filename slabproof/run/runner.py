@@ -52,6 +52,7 @@ class RunOptions:
     stop_at_first: bool = False
     keep_graph: bool = False  # the explicit engine also returns its state graph (result.extra["graph"])
     prove: bool = False  # the proof engines minimize their invariant (for `slabproof prove`)
+    readable: bool = False  # prove: param tries the role language first (z3/roles.py: a small invariant; slower)
 
 
 def _explicit(system: model.System, opts: RunOptions, shared: Handoff) -> EngineResult:
@@ -142,7 +143,8 @@ def _param(system: model.System, opts: RunOptions, shared: Handoff) -> EngineRes
 
     data = Reachable.of(_param_data(system, opts, shared))
     return param.run(system, data.states, data.slots, **_z3_budget("param", opts),
-                     minimize=opts.prove, violated=_reachable(system, opts, shared).violated)
+                     minimize=opts.prove, violated=_reachable(system, opts, shared).violated,
+                     roles=opts.readable)
 
 
 def interrupted_result(name: str, system: model.System, partial: EngineResult | None = None) -> EngineResult:

@@ -44,20 +44,22 @@ SCOPE = "any number of CPUs"
 
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
           timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
-          violated: Sequence[str] = ()) -> houdini.Proof:
+          violated: Sequence[str] = (), roles: bool = True) -> houdini.Proof:
     """The proof for any number of CPUs (see the module docstring)."""
     try:
         enc = GroundEncoding(system)
     except NotSupported as e:
         return houdini.Proof(reason=f"not supported: {e}")
     return houdini.prove(enc, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize,
-                         violated=violated, roles=True)
+                         violated=violated, roles=roles)
 
 
 def run(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,
         timeout: float | None = None, rlimit: int | None = None, minimize: bool = True,
-        violated: Sequence[str] = ()) -> EngineResult:
-    """Find and check a universally quantified inductive invariant."""
+        violated: Sequence[str] = (), roles: bool = False) -> EngineResult:
+    """Find and check a universally quantified inductive invariant (`roles`: try the role language first,
+    for a small invariant a person can read; slower)."""
     t0 = time.monotonic()
-    pf = prove(system, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize, violated=violated)
+    pf = prove(system, states, slots, timeout=timeout, rlimit=rlimit, minimize=minimize, violated=violated,
+               roles=roles)
     return houdini.to_result(system, pf, time.monotonic() - t0, "param", SCOPE, NOT_APPLICABLE)
