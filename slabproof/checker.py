@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
-from .model import Action, System
+from .model import FAIRNESS, Action, System
 from .results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
 ProgressFn = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
@@ -242,8 +242,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     depth.append(d)
                     check(j, c)
                 out.append(j)
-                if keep_graph:
-                    out_steps.append(iid)
+                out_steps.append(iid)
             edges.append(out)
             edge_steps.append(out_steps)
             i += 1
@@ -275,6 +274,11 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         stuck = next((k for k in range(len(states)) if not can[k]), None)
         live_ok = stuck is None
 
+    fair_result = None
+    fair_note: dict = {}
+    if complete:
+        fair_result, fair_note = _fairness(comp, system, states, edges, edge_steps, parent, limits, t0)
+
     def path_ids(sid: int) -> list[int]:
         p = []
         while sid != -1:
@@ -304,6 +308,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], False, tr))
     else:
         props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], live_ok))
+    props.insert(5, fair_result or PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
 
     # step statistics
     counts: dict[str, int] = {}
@@ -325,6 +330,8 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         total += sent or 0
 
     extra: dict = {}
+    if fair_note:
+        extra["fairness"] = fair_note
     if keep_states:
         extra["states"] = states
         slots: list = [None] * comp.layout.size
@@ -340,6 +347,9 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         }
         if stuck is not None:
             extra["graph"]["paths"]["writer_terminates"] = path_ids(stuck)
+        if fair_result is not None and fair_result.trace is not None and not comp.symmetry:
+            extra["graph"]["paths"][FAIRNESS] = fair_note.pop("_path")
+    fair_note.pop("_path", None)
 
     violated = any(p.kind == "always" and p.holds is False for p in props)
     verdict = Verdict.VIOLATED if violated else (Verdict.SAFE if complete else Verdict.UNKNOWN)
@@ -364,6 +374,39 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         symmetry=comp.symmetry,
         extra=extra,
     )
+
+
+def _fairness(comp: Compiled, system: System, states, edges, edge_steps, parent, limits: Limits,
+              t0: float) -> tuple[PropertyResult, dict]:
+    """`writer_waits_end_under_fairness` (module `fairness`) on the unreduced graph: this search's own when
+    its symmetry reduction is off, otherwise a second search without it."""
+    from . import fairness
+
+    if comp.symmetry:
+        fcomp = Compiled(system, symmetry=False)
+        deadline = t0 + limits.timeout if limits.timeout is not None else None
+        graph = fairness.build_graph(fcomp, limits.max_states, deadline)
+    else:
+        fcomp = comp
+        parent_step = [-1] * len(states)
+        for a, (outs, iids) in enumerate(zip(edges, edge_steps)):
+            for b, iid in zip(outs, iids):
+                if parent[b] == a and parent_step[b] == -1:
+                    parent_step[b] = iid
+        graph = fairness.Graph(states, [list(zip(iids, outs)) for outs, iids in zip(edges, edge_steps)],
+                               parent, parent_step)
+    path: list[int] = []
+
+    def trace_of(steps: list[tuple[int, int]], loop_start: int, conclusion: str) -> Trace:
+        path[:] = [0] + [sid for _, sid in steps]
+        out = [_step(fcomp, k + 1, iid, graph.states[sid]) for k, (iid, sid) in enumerate(steps)]
+        return Trace(property=FAIRNESS, kind="counterexample", steps=tuple(out), initial=fcomp.readable(fcomp.init),
+                     conclusion=conclusion, loop_start=loop_start)
+
+    res, note = fairness.check(fcomp, graph, trace_of)
+    if path:
+        note["_path"] = path
+    return res, note
 
 
 class _Stop(Exception):

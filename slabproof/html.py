@@ -34,6 +34,8 @@ h1 {{ font-size: 20px; margin: 0 0 4px 0; }}
 .verdict {{ border-left: 4px solid var(--red); background: #fdecea; padding: 8px 12px; margin: 8px 0 16px 0; }}
 .verdict.witness {{ border-color: var(--blue); background: #e8f0fb; }}
 .legend span {{ margin-right: 18px; }}
+li.cycle {{ color: #2e7d32; }}
+li.cycle::marker {{ content: "\\21BB  " counter(list-item) ". "; }}
 .wrap {{ display: flex; align-items: flex-start; gap: 12px; }}
 .chart {{ flex: none; }}
 .states {{ overflow-x: auto; flex: 1 1 auto; }}
@@ -214,6 +216,22 @@ def state_table(trace: Trace) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
+def in_cycle(trace: Trace, index: int) -> bool:
+    """Whether 1-based step `index` is in the repeating part of a lasso trace."""
+    return trace.loop_start is not None and index > trace.loop_start
+
+
+def cycle_text(trace: Trace) -> str:
+    """One sentence on the lasso's cycle (empty for a trace that is not a lasso)."""
+    if trace.loop_start is None:
+        return ""
+    n = len(trace.steps)
+    if trace.loop_start >= n:
+        return f"After step {n} the run stays in the last state forever (a cycle of no step)."
+    return (f"A lasso: steps {trace.loop_start + 1} to {n} (marked &#8635;, green) form the cycle, which returns "
+            f"to the state after step {trace.loop_start} and repeats forever.")
+
+
 def steps_list(trace: Trace) -> str:
     """Every step in words (what a screen reader or a text search finds)."""
     items = []
@@ -225,6 +243,9 @@ def steps_list(trace: Trace) -> str:
         if st.note:
             what += f" <i>({escape(st.note)})</i>"
         cls = ' class="violating"' if st.violating else ""
+        if in_cycle(trace, st.index):
+            cls = ' class="cycle"'
+            what += " <i>(in the cycle that repeats forever)</i>"
         items.append(f'<li value="{st.index}"{cls} data-step="{st.index}">{what}</li>')
     return "<ol class=\"steps\">" + "".join(items) + "</ol>"
 
@@ -251,7 +272,8 @@ def render(trace: Trace, *, spec_name: str, description: str = "", property_doc:
         f"<p>{escape(trace.conclusion)}</p>"
         + (f'<p>The violating step is <a href="#step-{viol.index}">step {viol.index}</a> '
            f"({escape(viol.actor)}: {escape(viol.step)}), in red.</p>" if viol else "")
-        + f"<p>{trace.length} steps" + (" plus the violating one" if viol else "") + ".</p></div>",
+        + f"<p>{trace.length} steps" + (" plus the violating one" if viol else "") + ".</p>"
+        + (f'<p class="lasso">{cycle_text(trace)}</p>' if trace.loop_start is not None else "") + "</div>",
         '<p class="legend"><span>boxes: one step of one actor, with its kernel function</span>'
         '<span style="color:#1565c0">&#8594; IPI sent by kick_all_cpus_sync()</span>'
         '<span style="color:#2e7d32">&#8672; acknowledged by the IPI handler</span>'

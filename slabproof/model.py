@@ -65,7 +65,8 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------
 # vocabulary (the spec loader validates against these)
 
-READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock")
+READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock",
+                "loop")
 REAPER_STEPS = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
 REPEATABLE_STEPS = ("ac_access", "drain_array")
 
@@ -98,6 +99,7 @@ KERNEL: dict[str, tuple[str, str]] = {
     "cpu_cache_get": ("____cache_alloc() / ___cache_free()", "ac = cpu_cache_get(cachep)"),
     "ac_access": ("____cache_alloc() / ___cache_free()", "touch ac->entry[] and ac->avail"),
     "local_irq_restore": ("slab_alloc() / kmem_cache_free()", "local_irq_restore(flags): IRQs on"),
+    "loop": ("what-if", "loop: go on (or go back to the previous step)"),
     "ipi_handler": ("flush_smp_call_function_queue()", "IPI handled: do_nothing()"),
     "mutex_trylock": ("cache_reap()", "mutex_trylock(&slab_mutex)"),
     "drain_array": ("cache_reap()", "drain_array(searchp, n, ac, node): touch ac, IRQs on"),
@@ -131,7 +133,11 @@ ALWAYS_PROPERTIES = (
     "no_null_cpu_cache",
     "fresh_unreachable",
     "writer_terminates",
+    "writer_waits_end_under_fairness",
 )
+LIVENESS = "writer_terminates"
+FAIRNESS = "writer_waits_end_under_fairness"
+LIVENESS_PROPERTIES = (LIVENESS, FAIRNESS)
 SOMETIMES_PROPERTIES = ("reader_holds_prev_at_publish",)
 
 PROPERTY_DOCS = {
@@ -142,6 +148,9 @@ PROPERTY_DOCS = {
     "fresh_unreachable": "no CPU holds a fresh array cache, nor any array cache of a kmem_cache that is not yet visible",
     "writer_terminates": "from every reachable state every writer can still finish its script "
     "(its IPI wait always ends)",
+    FAIRNESS: "every wait of a writer (csd_lock_wait in kick_all_cpus_sync(), mutex_lock(&slab_mutex)) ends "
+    "in every fair run (weak fairness for a reader inside its section; strong fairness for the IPI handler, "
+    "the writer and a reaper inside its round; docs/liveness.md)",
     "reader_holds_prev_at_publish": "a reader holds the array cache being replaced at the moment the writer "
     "publishes the new one (so the IPI on replacement has something to wait for)",
 }
@@ -414,11 +423,16 @@ class _Builder:
                 m = Read(self.mutex)
                 upd_l.append(Assign(self.mutex, None, Ite(Read(self.rlocked, me) == 1, 0, m)))
                 upd_l.append(Assign(self.rlocked, me, Const(0)))
+            elif step == "loop":  # what-if: the section may run its previous step again, forever
+                out.append(Action(step, "cpu", base_guard, (Assign(self.pc, me, Const(p - 1)),), pc=p,
+                                  function=fn, text="loop: back to " + order[p - 1]))
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])
         # knob ipi_waits_for_irqs_on (the kernel: an IPI is taken only with IRQs enabled)
         may_take = Read(self.irq, me) == 0 if self.spec.ipi_waits_for_irqs_on else TRUE
+        if self.spec.ipi_only_with_irqs_off:  # knob (what-if): the handler runs only inside an IRQs-off section
+            may_take = Read(self.irq, me) == 1
         out.append(Action("ipi_handler", "ipi", And(may_take, pending),
                           tuple(Assign(f, me, Const(0)) for f in self.ipi),
                           function=KERNEL["ipi_handler"][0], text=KERNEL["ipi_handler"][1]))

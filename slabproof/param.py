@@ -38,7 +38,8 @@ from .results import EngineResult
 from .symbolic import GroundEncoding, NotSupported
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
-                                    "(the explicit engine decides it, for its number of CPUs)"}
+                                    "(the explicit engine decides it, for its number of CPUs)",
+                  houdini.FAIRNESS: "a liveness property under fairness: an inductive invariant proves safety only"}
 SCOPE = "any number of CPUs"
 
 

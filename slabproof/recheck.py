@@ -35,13 +35,14 @@ import z3
 
 from . import symbolic
 from .expr import Expr
-from .model import PROPERTY_DOCS, System
+from .model import FAIRNESS, PROPERTY_DOCS, System
 from .results import EngineResult, PropertyResult, Verdict
 from .symbolic import NotSupported, ParamEncoding, SolverGaveUp
 
 SCOPE = "any number of CPUs, quantified"
 LIVENESS = "writer_terminates"
-NOT_APPLICABLE = {LIVENESS: "a liveness property: an inductive invariant proves safety only"}
+NOT_APPLICABLE = {LIVENESS: "a liveness property: an inductive invariant proves safety only",
+                  FAIRNESS: "a liveness property under fairness: an inductive invariant proves safety only"}
 
 
 def run(system: System, invariant: Sequence[Expr], *, timeout: float | None = None,
@@ -108,6 +109,7 @@ def run(system: System, invariant: Sequence[Expr], *, timeout: float | None = No
     for p in system.properties:
         props.append(PropertyResult(p.name, p.kind, p.doc, True if p.name in proved else None))
     props.insert(min(4, len(props)), PropertyResult(LIVENESS, "always", PROPERTY_DOCS[LIVENESS], None))
+    props.insert(min(5, len(props)), PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
     ok = not reason and all(p.name in proved for p in always)
     return EngineResult(
         engine="recheck",

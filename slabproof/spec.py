@@ -31,6 +31,7 @@ MAX_OPS = 16  # create/tune operations over all writers' scripts
 KNOBS: dict[str, tuple[Any, ...]] = {
     "ipi_to": ("others", "all", "self", "none"),  # whom smp_call_function() interrupts
     "ipi_waits_for_irqs_on": (True, False),  # a CPU runs the IPI handler only while its IRQs are on
+    "ipi_only_with_irqs_off": (False, True),  # what-if: the IPI handler runs only while the CPU's IRQs are off
     "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
 }
 
@@ -133,6 +134,7 @@ class Spec:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     ipi_to: str = "others"
     ipi_waits_for_irqs_on: bool = True
+    ipi_only_with_irqs_off: bool = False
     writer_waits_for_idle_cpu: bool = True
     properties: tuple[PropertySpec, ...] = ()  # the spec's own [[property]] tables, in file order
 
@@ -376,6 +378,8 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         missing = [s for s in required if s not in order]
         if missing:
             raise r.fail(key, f"the order has no {_choices(missing)}; it must contain {_choices(required)}")
+    if reader_steps and reader_steps[0] == "loop":
+        raise r.fail("steps.reader", "loop goes back to the step before it; it cannot be the first step")
     if "publish_cache" in tune_steps:
         raise r.fail("steps.tune", "publish_cache makes a new kmem_cache visible; it belongs in steps.create only")
 
