@@ -63,11 +63,13 @@ class Compiled:
         always: list[int] = []
         self.code: dict[int, tuple[str, list[str]]] = {}
         for ai, act in enumerate(system.actions):
-            cpus: list[int | None] = list(range(n)) if act.actor != "writer" else [None]
+            cpus: list[int | None] = list(range(n)) if act.actor not in ("writer", "flush") else [None]
             for c in cpus:
                 iid = len(self.instances)
                 if act.actor == "writer":
                     actor = column = f"writer{act.writer}"
+                elif act.actor == "flush":
+                    actor, column = f"writer{act.writer}.flush", f"writer{act.writer}"
                 elif act.actor == "cpu":
                     actor = column = f"cpu{c}"
                 else:
@@ -485,6 +487,8 @@ def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -
                                                     {"__builtins__": {"int": int}}, {"s": final}))
                     st = _status_of(comp, final, ref)
                     note = f"touches {ref}, which is {st}" if ref != "NULL" else "touches a NULL array cache"
+                    if ref != "NULL" and st not in ("freed", "unallocated", "drained") and _uninit(comp, final, ref):
+                        note = f"touches {ref}, whose initialization is not yet visible to {inst.column}"
                     out.append(_step(comp, len(out) + 1, iid, nxt, violating=True, note=note))
                     conclusion = f"{inst.actor} {note}: {name} is violated"
                     break
@@ -502,6 +506,14 @@ def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -
     else:
         conclusion = f"the last state shows {name}: {prop.doc}"
     return Trace(property=name, kind=kind, steps=tuple(out), initial=comp.readable(comp.init), conclusion=conclusion)
+
+
+def _uninit(comp: Compiled, s: tuple[int, ...], label: str) -> bool:
+    """Whether array cache `label`'s initialization is still unflushed in memory (weak-memory modes)."""
+    for ac in comp.system.acs:
+        if ac.label == label and ("ac_init", ac.ref) in comp.layout.slot:
+            return s[comp.layout.slot[("ac_init", ac.ref)]] == 0
+    return False
 
 
 def _status_of(comp: Compiled, s: tuple[int, ...], label: str) -> str:

@@ -64,6 +64,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE",
                    help=f"spec files or directories (default: every *.toml in ./{DEFAULT_SPEC_DIR}/)")
     p.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
+    p.add_argument("--memory", choices=("sc", "tso", "relaxed"), metavar="MODEL",
+                   help="override every spec's memory model: sc, tso or relaxed (docs/memory.md)")
     p.add_argument("--engine", default="all", metavar="NAME",
                    help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
@@ -139,7 +141,8 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     if not named and not Path(DEFAULT_SPEC_DIR).is_dir():
         raise SpecError(DEFAULT_SPEC_DIR, "", "no specs/ directory here; run from a slabproof checkout "
                                               "or name spec files")
-    specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus)
+    specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus,
+                            getattr(args, "memory", None))
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
     opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
@@ -222,7 +225,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         if out_path is not None:
             _check_writable(out_path, option, files)
     try:
-        specs = runner.load_all(files, args.cpus)
+        specs = runner.load_all(files, args.cpus, args.memory)
     except KeyboardInterrupt:
         signals.finishing()
         if args.junit is not None:  # this run's results (none yet), never an earlier run's

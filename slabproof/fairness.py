@@ -89,6 +89,8 @@ def constraints(comp) -> dict[int, tuple[str, str]]:
             out[inst.id] = (inst.actor, WEAK)
         elif act.actor == "reaper" and act.pc != 0:
             out[inst.id] = (inst.actor, STRONG)
+        elif act.actor == "flush":  # a store buffer drains eventually (memory "tso" / "relaxed")
+            out[inst.id] = (inst.actor, WEAK)
     return out
 
 

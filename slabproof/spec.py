@@ -35,7 +35,9 @@ KNOBS: dict[str, tuple[Any, ...]] = {
     "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
 }
 
-TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "property", "expect") + tuple(KNOBS)
+MEMORY_MODELS = ("sc", "tso", "relaxed")  # docs/memory.md
+
+TOP_KEYS = ("description", "cpus", "ipi", "memory", "reapers", "cache", "writer", "steps", "property", "expect") + tuple(KNOBS)
 CACHE_KEYS = ("name", "boot", "memcg")
 WRITER_KEYS = ("cpu", "script", "migrate")
 STEPS_KEYS = ("reader", "reaper", "create", "tune")
@@ -137,11 +139,18 @@ class Spec:
     ipi_only_with_irqs_off: bool = False
     writer_waits_for_idle_cpu: bool = True
     properties: tuple[PropertySpec, ...] = ()  # the spec's own [[property]] tables, in file order
+    memory: str = "sc"  # "sc" | "tso" | "relaxed" (docs/memory.md)
 
     def with_cpus(self, n: int) -> "Spec":
         """The same configuration with `n` CPUs (validated like the file's own value)."""
         _check_cpus(self.path, n, self.writers, "--cpus", None)
         return _replace(self, cpus=n)
+
+    def with_memory(self, mode: str) -> "Spec":
+        """The same configuration under memory model `mode` (``--memory``)."""
+        if mode not in MEMORY_MODELS:
+            raise SpecError("--memory", "", f"unknown memory model {mode!r}; valid: {_choices(MEMORY_MODELS)}")
+        return _replace(self, memory=mode)
 
 
 def _replace(spec: Spec, **kw: Any) -> Spec:
@@ -279,6 +288,9 @@ def loads(text: str, path: str = "<spec>") -> Spec:
     if ipi not in IPI_CONDITIONS:
         raise r.fail("ipi", f"unknown IPI condition {ipi!r}; valid: {_choices(IPI_CONDITIONS)}")
     reapers = r.typed(data, "reapers", bool, "", False)
+    memory = r.typed(data, "memory", str, "", "sc")
+    if memory not in MEMORY_MODELS:
+        raise r.fail("memory", f"unknown memory model {memory!r}; valid: {_choices(MEMORY_MODELS)}")
     knobs: dict[str, Any] = {}
     for knob, valid in KNOBS.items():
         v = r.typed(data, knob, type(valid[0]), "", valid[0])
@@ -433,6 +445,7 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         expect=Expect(verdict, violates, tuple(witnesses)),
         raw=data,
         **knobs,
+        memory=memory,
     )
     if user_props:
         _check_property_exprs(r, spec, user_props)
