@@ -51,6 +51,12 @@ PINNED = {
     "whatif-two-writers-no-mutex": (31040, 106312, 26),
     "whatif-reader-section-loops": (619, 1592, 38),
     "whatif-ipi-handled-only-with-irqs-off": (553, 1259, 37),
+    "memory-relaxed-memcg-create-2cpu": (712, 2206, 21),
+    "memory-relaxed-tune-2cpu": (370, 904, 34),
+    "memory-relaxed-tune-with-wmb-2cpu": (665, 1610, 50),
+    "memory-tso-memcg-if-prev-2cpu": (1728, 4758, 47),
+    "whatif-tso-kick-without-smp-mb": (511, 1337, 33),
+    "whatif-relaxed-memcg-publish-without-smp-wmb": (792, 2558, 20),
 }
 
 SPEC_IDS = [p.stem for p in shipped()]
