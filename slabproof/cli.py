@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the invariant: auto (for named files), all, none")
     pr.add_argument("--json", action="store_true", help="print the proofs as JSON")
     sub.add_parser("engines", help="list the engines")
+    lt = sub.add_parser("litmus", help="write the ordering questions of the weak-memory mode as kernel C litmus "
+                                       "tests, each with slabproof's verdict (docs/memory.md)")
+    lt.add_argument("outdir", metavar="OUTDIR", help="directory to write the .litmus files into (created)")
+    lt.add_argument("--herd", metavar="PATH", help="also run herd7 (-conf linux-kernel.cfg) on each test and "
+                                                   "compare; exit 1 on a disagreement")
     add_export_command(sub)
     return p
 
@@ -549,6 +554,47 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     return runner.EXIT_OK
 
 
+def cmd_litmus(args: argparse.Namespace, out: Console) -> int:
+    """``litmus OUTDIR [--herd PATH]``: each question's test with slabproof's verdict; herd7's beside it."""
+    import shutil
+    import subprocess
+
+    from . import litmus
+
+    d = Path(args.outdir)
+    if d.exists() and not d.is_dir():
+        raise SpecError(args.outdir, "", "exists and is not a directory")
+    herd7 = None
+    if args.herd is not None:
+        herd7 = args.herd if Path(args.herd).is_file() else shutil.which(args.herd)
+        if herd7 is None:
+            raise SpecError("--herd", "", f"no herd7 at {args.herd!r}")
+    d.mkdir(parents=True, exist_ok=True)
+    disagree = 0
+    for q in litmus.questions():
+        try:
+            a = litmus.answer(q)
+        except litmus.Undecided as e:
+            print(f"{q.name}: undecided ({e})")
+            return runner.EXIT_UNKNOWN
+        path = d / f"{q.name}.litmus"
+        outputs.write_atomic("litmus", str(path), litmus.text(a))
+        line = f"{q.name:40} slabproof: {a.verdict:9}"
+        if herd7 is not None:
+            try:
+                h = litmus.herd(herd7, str(path))
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                print(line + f" herd7: error ({e})")
+                return runner.EXIT_UNKNOWN
+            ok = h == a.verdict
+            disagree += not ok
+            line += f" herd7: {h:9} {'agree' if ok else 'DISAGREE'}"
+        print(line + f"  {path}")
+    if herd7 is not None:
+        print(f"{len(litmus.questions()) - disagree} of {len(litmus.questions())} agree with herd7")
+    return runner.EXIT_MISMATCH if disagree else runner.EXIT_OK
+
+
 TEACHING_COMMANDS = {"explain": cmd_explain, "graph": cmd_graph, "ipis": cmd_ipis}
 
 
@@ -588,6 +634,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_prove(args, out)
         if args.command == "export":
             return cmd_export(args, out)
+        if args.command == "litmus":
+            return cmd_litmus(args, out)
         return cmd_check(args, out)
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)
