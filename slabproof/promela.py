@@ -332,8 +332,8 @@ class _Exporter:
         """(actor, action, CPU) for each transition, in the explorer's instance order."""
         out: list[tuple[str, Action, int | None]] = []
         for act in self.system.actions:
-            if act.actor == "writer":
-                out.append((f"writer{act.writer}", act, None))
+            if act.actor in ("writer", "flush"):  # (a flush: the writer CPU's store buffer, one instance)
+                out.append((f"writer{act.writer}" + (".flush" if act.actor == "flush" else ""), act, None))
                 continue
             for c in range(self.system.ncpus):
                 out.append((f"cpu{c}" if act.actor == "cpu" else f"cpu{c}.{act.actor}", act, c))
