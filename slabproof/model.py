@@ -528,8 +528,9 @@ class _Builder:
                 upd_l.append(Assign(self.mutex, None, Ite(Read(self.rlocked, me) == 1, 0, m)))
                 upd_l.append(Assign(self.rlocked, me, Const(0)))
             elif step == "loop":  # what-if: the section may run its previous step again, forever
-                out.append(Action(step, "cpu", base_guard, (Assign(self.pc, me, Const(p - 1)),), pc=p,
-                                  function=fn, text="loop: back to " + order[p - 1]))
+                back = max(p - 1, 0)  # (first: the loop spins on itself)
+                out.append(Action(step, "cpu", base_guard, (Assign(self.pc, me, Const(back)),), pc=p,
+                                  function=fn, text="loop: back to " + order[back]))
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])

@@ -37,7 +37,8 @@ explorer with ``symmetry=False``.
 
 Not exported: ``writer_terminates`` (from every reachable state every writer
 can still finish) is a branching-time property, neither an assertion nor an
-LTL formula; the exported model marks every loop head as a valid end state,
+LTL formula, and ``writer_waits_end_under_fairness`` is liveness under the
+fairness of docs/liveness.md; the exported model marks every loop head as a valid end state,
 so pan does not report deadlocks either. Symmetry reduction is not applied.
 """
 
@@ -69,7 +70,7 @@ from .expr import (
 )
 from .model import Action, System
 
-NOT_EXPORTED = ("writer_terminates",)
+NOT_EXPORTED = ("writer_terminates", "writer_waits_end_under_fairness")
 
 # Promela's reserved words (SPIN 6), which no generated name may take.
 KEYWORDS = frozenset("""
@@ -398,9 +399,9 @@ class _Exporter:
             " * many states as 'slabproof check --no-symmetry --engine explicit' explores.",
             " * Witnesses ('sometimes' properties): spin -DWITNESSES -a FILE; 'assertion violated wit_NAME'",
             " * then means the property is witnessed.",
-            f" * Not exported: {', '.join(NOT_EXPORTED)} (a branching-time property: from every reachable",
-            " * state every writer can still finish); loop heads are valid end states, so pan reports no",
-            " * deadlock. No symmetry reduction.",
+            f" * Not exported: {', '.join(NOT_EXPORTED)} (liveness: the first branching-time, from every",
+            " * reachable state every writer can still finish; the second under fairness, lassos); loop",
+            " * heads are valid end states, so pan reports no deadlock. No symmetry reduction.",
             " */",
             "",
         ]

@@ -390,8 +390,6 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         missing = [s for s in required if s not in order]
         if missing:
             raise r.fail(key, f"the order has no {_choices(missing)}; it must contain {_choices(required)}")
-    if reader_steps and reader_steps[0] == "loop":
-        raise r.fail("steps.reader", "loop goes back to the step before it; it cannot be the first step")
     if "publish_cache" in tune_steps:
         raise r.fail("steps.tune", "publish_cache makes a new kmem_cache visible; it belongs in steps.create only")
 
