@@ -23,7 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from slabproof import bmc, checker, induction, model, param, spec
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.z3 import bmc, induction, param
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 10.0

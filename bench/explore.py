@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from slabproof import checker, model, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "specs" / "memcg-if-prev-4cpu.toml"

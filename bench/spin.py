@@ -43,7 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # measure the checkout this file is in
 
-from slabproof import checker, model, promela, spec  # noqa: E402
+from slabproof import checker, model  # noqa: E402
+from slabproof.lang import spec  # noqa: E402
+from slabproof.report import promela  # noqa: E402
 
 SCALING_SPEC = ROOT / "specs" / "memcg-if-prev-2cpu.toml"
 SCALING_CPUS = (5, 6)
@@ -117,7 +119,7 @@ def explore(path: Path, cpus: int, symmetry: bool, limit: int | None) -> dict:
 def spin(system: model.System, work: Path, states_hint: int) -> dict:
     m = promela.export(system)
     (work / "model.pml").write_text(m.text, encoding="utf-8")
-    a = run(["spin", "-a", "model.pml"], work)
+    a = run(["spin", "-o2", "-a", "model.pml"], work)
     if a.rc != 0:
         raise RuntimeError(f"spin -a failed on {system.spec.name}:\n{a.out}")
     c = run(["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"], work)

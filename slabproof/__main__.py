@@ -1,4 +1,4 @@
-from slabproof import signals
+from slabproof.run import signals
 
 signals.install()  # first: a signal during start-up (loading Z3, rich) ends the run like any other
 try:

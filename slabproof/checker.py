@@ -18,14 +18,15 @@ The engine returns an `EngineResult`; it prints nothing.
 
 from __future__ import annotations
 
+import os
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from .expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
-from .model import FAIRNESS, Action, System
-from .results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
+from slabproof.lang.expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
+from slabproof.model import FAIRNESS, Action, System
+from slabproof.results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
 ProgressFn = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
 
@@ -41,11 +42,31 @@ class Instance:
     column: str
 
 
+# The explorer's default budget: well above every shipped spec (the largest, whatif-reaper-without-trylock,
+# has 263,592 states; memcg-if-prev at 8 CPUs about 1.05 million), so that no run is unbounded by default.
+DEFAULT_MAX_STATES = 5_000_000
+DEFAULT_MEMORY_FRACTION = 0.5  # of the machine's physical memory, resident
+
+
+def default_max_memory() -> int | None:
+    """Half the machine's physical memory in bytes (None where the system does not say how much it has)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * DEFAULT_MEMORY_FRACTION) or None
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 @dataclass
 class Limits:
-    max_states: int | None = None
+    """What one exploration may spend; past any of them it stops with UNKNOWN and its coverage.
+
+    The defaults bound every run (`DEFAULT_MAX_STATES` states, half the
+    physical memory resident, no time limit); None means no limit of that kind.
+    """
+
+    max_states: int | None = DEFAULT_MAX_STATES
     timeout: float | None = None  # seconds
-    max_memory: int | None = None  # bytes of resident memory
+    max_memory: int | None = field(default_factory=default_max_memory)  # bytes of resident memory
 
 
 class Compiled:
@@ -219,7 +240,9 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     break
                 if limits.max_memory is not None:
                     if _resident_bytes() > limits.max_memory:
-                        reason = f"memory limit of {_size_text(limits.max_memory)} reached"
+                        reason = f"memory limit of {_size_text(limits.max_memory)} reached" + (
+                            " (the default: half the physical memory; raise it with --max-memory)"
+                            if limits.max_memory == default_max_memory() else "")
                         break
             if stop_at_first and any(comp.props[k][0].kind == "always" for k in first_hit):
                 reason = "stopped at the first violation"
@@ -236,7 +259,9 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                 if j is None:
                     j = len(states)
                     if limits.max_states is not None and j >= limits.max_states:
-                        reason = f"state limit of {limits.max_states} reached"
+                        reason = f"state limit of {limits.max_states} reached" + (
+                            " (the default; raise it with --max-states)"
+                            if limits.max_states == DEFAULT_MAX_STATES else "")
                         raise _Stop
                     index[c] = j
                     states.append(c)
@@ -296,14 +321,14 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         return p[::-1]
 
     props: list[PropertyResult] = []
-    for k, (p, fn) in enumerate(comp.props):
+    for k, (p, _fn) in enumerate(comp.props):
         if k in first_hit:
             tr = _trace(comp, path_to(first_hit[k]), p, "counterexample" if p.kind == "always" else "witness")
             props.append(PropertyResult(p.name, p.kind, p.doc, p.kind == "sometimes", tr))
         else:
             holds = (True if complete else None) if p.kind == "always" else (False if complete else None)
             props.append(PropertyResult(p.name, p.kind, p.doc, holds))
-    from .model import PROPERTY_DOCS
+    from slabproof.model import PROPERTY_DOCS
 
     if live_ok is False and stuck is not None:
         tr = _trace(comp, path_to(stuck), None, "counterexample")
@@ -382,7 +407,7 @@ def _fairness(comp: Compiled, system: System, states, edges, edge_steps, parent,
               t0: float) -> tuple[PropertyResult, dict]:
     """`writer_waits_end_under_fairness` (module `fairness`) on the unreduced graph: this search's own when
     its symmetry reduction is off, otherwise a second search without it."""
-    from . import fairness
+    from slabproof import fairness
 
     if comp.symmetry:
         fcomp = Compiled(system, symmetry=False)

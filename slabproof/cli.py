@@ -1,62 +1,142 @@
 """The command line: parse, load every spec, run, print. The only module that prints.
 
-Exit statuses: 0 every verdict matches its spec's expectation; 1 some verdict
-does not; 2 bad input (spec file, option, path); 3 two engines disagree;
-4 some engine could not decide (a limit, a time-out, an interrupt, a solver's
-unknown) and nothing else went wrong.
+Exit statuses (`runner.exit_status`): 0 every spec matches -- each property
+its expectation mentions was decided as expected by some selected engine; 1
+a decided property contradicts its spec; 2 bad input (spec file, option,
+path); 3 two engines disagree; 4 some spec is undecided (a property it
+mentions decided by no engine, an interrupt) and nothing else went wrong --
+with ``--strict``, also when any engine's own verdict is UNKNOWN.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
 
 from rich.console import Console
 
-from . import __version__, junit, mutants, outputs, report, runner, signals
-from .checker import Limits
-from .results import EngineResult, ProofOutcome, SpecOutcome, Trace, Verdict
-from .spec import Spec, SpecError
+from slabproof import __version__, checker
+from slabproof.checker import Limits
+from slabproof.lang.spec import Spec, SpecError, shown
+from slabproof.report import junit, outputs, text as report
+from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace
+from slabproof.run import mutants, runner, signals
+
+if TYPE_CHECKING:
+    from slabproof.report.progress import ExplorationProgress
 
 DEFAULT_SPEC_DIR = "specs"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        self.exit(runner.EXIT_USAGE, f"slabproof: error: {message} (see --help)\n")
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, a value echoed by argparse shortened
+        self.exit(runner.EXIT_USAGE, f"slabproof: error: {shown(message, 600)} (see --help)\n")
+
+
+MAX_COUNT = 10**9  # the largest whole-number option (--max-states, --cpus before its own check, ...)
+MAX_SECONDS = 1e6  # the largest --timeout (about 11.6 days; Z3 takes milliseconds as a 32-bit number)
+MAX_SIZE = 1 << 50  # the largest --max-memory (1 PiB)
+MAX_MEMCGS = 10**6  # ipis --memcgs and --sweep-memcgs (the commit's experiment used 10,000)
+MAX_CHILD_CACHES = 1000  # ipis --caches
+
+
+def _number(text: str, what: str, given: str | None = None) -> float:
+    """`text` as a finite number; an `ArgumentTypeError` (one line, `given` or `text` shortened) otherwise."""
+    given = text if given is None else given
+    try:
+        v = float(text)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(f"{shown(repr(given))} is not {what}") from None
+    if math.isnan(v) or math.isinf(v):
+        raise argparse.ArgumentTypeError(f"{shown(repr(given))} is not {what}: it must be a finite number")
+    return v
 
 
 def _size(text: str) -> int:
-    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    """A memory size: a number of MiB, or a number with a unit k, m, g, t (KiB ... TiB), finite, positive."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     t = text.strip().lower().removesuffix("b").removesuffix("i")
-    try:
-        if t and t[-1] in units:
-            return int(float(t[:-1]) * units[t[-1]])
-        return int(t) * (1 << 20)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 512M, 2G)") from None
+    unit = 1 << 20
+    if t and t[-1] in units:
+        t, unit = t[:-1], units[t[-1]]
+    what = "a size (e.g. 512M, 2G)"
+    if not t or t.strip() != t:
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not {what}")
+    v = _number(t, what, text) * unit
+    if not 1 <= v <= MAX_SIZE:
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))}: a size must be between 1 byte and "
+                                         f"{MAX_SIZE >> 50} PiB")
+    return int(v)
 
 
-def _positive(text: str) -> int:
+def _bounded(upper: int) -> Callable[[str], int]:
+    """An argument type: a whole number from 1 to `upper`."""
+    def whole(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:  # (also a number of more than 4,300 digits)
+            raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not a whole number") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+        if v > upper:
+            raise argparse.ArgumentTypeError(f"{shown(str(v))} is too large; valid: 1 to {upper:,}")
+        return v
+    whole.__name__ = "whole number"
+    return whole
+
+
+_positive = _bounded(MAX_COUNT)
+
+
+class _Default:
+    """An option not given: the limit keeps `checker.Limits`' default (argparse converts only string defaults)."""
+
+    def __repr__(self) -> str:
+        return "the default"
+
+
+DEFAULT = _Default()
+
+
+def _max_states(text: str) -> int | None:
+    """--max-states: a whole number, or ``none`` for no state limit."""
+    return None if text.strip().lower() == "none" else _positive(text)
+
+
+def _max_memory(text: str) -> int | None:
+    """--max-memory: a size, or ``none`` for no memory limit."""
+    return None if text.strip().lower() == "none" else _size(text)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    """The limits the options ask for; an option not given keeps its default (see `checker.Limits`)."""
+    given = {k: getattr(args, k, DEFAULT) for k in ("max_states", "timeout", "max_memory")}
+    chosen: dict[str, Any] = {k: v for k, v in given.items() if v is not DEFAULT}
+    return Limits(**chosen)
+
+
+def _cpu_number(text: str) -> int:
+    """A CPU number (0, 1, ...; whether it exists is checked by the command)."""
     try:
         v = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{v} must be at least 1")
+        raise argparse.ArgumentTypeError(f"{shown(repr(text))} is not a CPU number (0, 1, ...)") from None
+    if not 0 <= v <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"CPU {shown(str(v))} does not exist; CPUs are numbered from 0")
     return v
 
 
 def _seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    """A number of seconds: finite, more than 0, at most `MAX_SECONDS`."""
+    v = _number(text, "a number of seconds")
     if v <= 0:
-        raise argparse.ArgumentTypeError(f"{v} must be more than 0")
+        raise argparse.ArgumentTypeError(f"{v:g} must be more than 0")
+    if v > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{v:g} seconds is too long; valid: more than 0, at most {MAX_SECONDS:g}")
     return v
 
 
@@ -70,9 +150,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
     p.add_argument("--no-symmetry", action="store_true", help="do not reduce interchangeable CPUs")
-    p.add_argument("--max-states", type=_positive, metavar="N", help="stop with UNKNOWN after N states")
+    p.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
+                   help=f"stop with UNKNOWN after N states (default {checker.DEFAULT_MAX_STATES:,}; 'none': no limit)")
     p.add_argument("--timeout", type=_seconds, metavar="S", help="stop with UNKNOWN after S seconds per engine")
-    p.add_argument("--max-memory", type=_size, metavar="SIZE", help="stop with UNKNOWN above SIZE resident (e.g. 2G)")
+    p.add_argument("--max-memory", type=_max_memory, default=DEFAULT, metavar="SIZE",
+                   help="stop with UNKNOWN above SIZE resident (e.g. 2G; default: half the physical memory; "
+                        "'none': no limit)")
     p.add_argument("--first", action="store_true", help="stop each exploration at its first violation")
     p.add_argument("--traces", choices=("auto", "none", "all"), default="auto",
                    help="counterexamples to print: auto (named files: the shortest; whole directory: "
@@ -81,6 +164,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"treat the specs as mutants (default: every *.toml in ./{mutants.DEFAULT_MUTANT_DIR}/) "
                         "and print the kill matrix, mutant x engine")
     p.add_argument("--junit", metavar="FILE", help="also write the results as JUnit XML to FILE (for CI)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 4 when any engine is undecided (UNKNOWN), even where another engine decided the "
+                        "spec (default: a spec matches when every property its expectation mentions was decided)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def add_export_command(sub: argparse._SubParsersAction) -> None:
+def add_export_command(sub: argparse._SubParsersAction[Any]) -> None:
     x = sub.add_parser("export", help="write a spec's model in another checker's language (Promela, for SPIN)")
     x.add_argument("file", metavar="FILE", help="one spec file")
     x.add_argument("--promela", action="store_true", required=True,
@@ -123,7 +209,8 @@ def add_export_command(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace, out: Console) -> int:
-    from . import model, promela
+    from slabproof import model
+    from slabproof.report import promela
 
     if args.output is not None:
         _check_writable(args.output)
@@ -150,7 +237,7 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
                             getattr(args, "memory", None))
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
-    opts = runner.RunOptions(limits=Limits(None, args.timeout, None))
+    opts = runner.RunOptions(limits=_limits(args))
     outcomes: list[ProofOutcome] = []
     stopped = ""  # the last line when a signal ended the run
     try:
@@ -239,7 +326,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     opts = runner.RunOptions(
         engines=engines,
         symmetry=not args.no_symmetry,
-        limits=Limits(args.max_states, args.timeout, args.max_memory),
+        limits=_limits(args),
         stop_at_first=args.first,
     )
     if args.html or args.mermaid:
@@ -265,7 +352,8 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     if bar is not None:
         bar.close()
     matrix = mutants.classify(specs, outcomes) if args.mutants else None
-    status = matrix.exit_status if matrix is not None else runner.exit_status(outcomes)
+    status = (mutants.exit_status(matrix, args.strict) if matrix is not None
+              else runner.exit_status(outcomes, args.strict))
     if interrupted:
         if status == runner.EXIT_OK:
             status = runner.EXIT_UNKNOWN
@@ -273,7 +361,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         print(f"slabproof: {_signal_name(KeyboardInterrupt())}: {done} of {len(specs)} specs finished; the figures "
               f"printed for the interrupted one are partial (UNKNOWN)", file=sys.stderr)
     if args.junit is not None:
-        _write(args.junit, junit.to_junit(outcomes))
+        _write(args.junit, junit.to_junit(outcomes, strict=args.strict))
     wrote = ""
     if (args.html or args.mermaid) and outcomes:
         try:
@@ -288,7 +376,9 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
             print(diagram, end="")
             return status
     if args.json:
-        extra: dict = {"interrupted": True} if interrupted else {}
+        extra: dict[str, Any] = {"interrupted": True} if interrupted else {}
+        if args.strict:
+            extra["strict"] = True
         if matrix is not None:
             extra["kill_matrix"] = dataclasses.asdict(matrix)
         print(report.to_json(outcomes, status, extra))
@@ -300,11 +390,14 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         out.print(mutants.summary(matrix))
     else:
         out.print(report.summary_table(outcomes))
-        out.print(report.footer(outcomes))
+        out.print(report.footer(outcomes, args.strict))
     for o, s in zip(outcomes, specs):
         show = args.traces == "all" or (args.traces == "auto" and (named or not o.matches))
         if not show:
             continue
+        if len(o.results) > 1:
+            out.print()
+            out.print(report.verdict_table(o))
         for r in o.results:
             if r.engine != "explicit" and args.traces != "all":
                 continue
@@ -357,7 +450,7 @@ def pick_trace(outcome: SpecOutcome, prop: str | None) -> tuple[EngineResult, Tr
 
 def draw_trace(args: argparse.Namespace, o: SpecOutcome, s: Spec) -> tuple[str, str]:
     """Write the --html page; return the line saying so ("" if none) and the Mermaid source ("" if not asked)."""
-    from . import html, mermaid
+    from slabproof.report import html, mermaid
 
     names = [p.name for r in o.results for p in r.properties]
     if args.property and args.property not in names:
@@ -384,12 +477,12 @@ def progress_bar(label: str = "") -> "ExplorationProgress | None":
     """A progress bar on standard error, or None when standard output or standard error is not a terminal."""
     if not (sys.stdout.isatty() and sys.stderr.isatty()):
         return None
-    from .progress import ExplorationProgress
+    from slabproof.report.progress import ExplorationProgress
 
     return ExplorationProgress(Console(stderr=True), label)
 
 
-def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
+def add_teaching_commands(sub: argparse._SubParsersAction[Any]) -> None:
     e = sub.add_parser("explain", help="walk through the patch's argument, each claim checked live on the model")
     e.add_argument("--cpus", type=_positive, default=3, metavar="N", help="CPUs of every configuration (default 3)")
     e.add_argument("--engine", default="all", metavar="NAME",
@@ -399,7 +492,9 @@ def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
                    help="traces to print: auto (the breaking interleaving), none, all (every witness and "
                         "counterexample)")
     e.add_argument("--timeout", type=_seconds, metavar="S", help="stop each engine run with UNKNOWN after S seconds")
-    e.add_argument("--max-states", type=_positive, metavar="N", help="stop each exploration with UNKNOWN after N states")
+    e.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
+                   help=f"stop each exploration with UNKNOWN after N states (default {checker.DEFAULT_MAX_STATES:,}; "
+                        "'none': no limit)")
     g = sub.add_parser("graph", help="write the explored state graph as Graphviz DOT, the trace's path in red")
     g.add_argument("file", metavar="FILE", help="one spec file")
     g.add_argument("--dot", required=True, metavar="OUT", help="the DOT file to write")
@@ -412,15 +507,16 @@ def add_teaching_commands(sub: argparse._SubParsersAction) -> None:
     i = sub.add_parser("ipis", help="replay the commit's experiment in the model: IPIs sent by lazy memcg cache "
                                     "creation, before and after the patch")
     i.add_argument("--cpus", type=_positive, default=4, metavar="N", help="CPUs (default 4)")
-    i.add_argument("--memcgs", type=_positive, default=10_000, metavar="K", help="memcgs (default 10,000, as in the "
+    i.add_argument("--memcgs", type=_bounded(MAX_MEMCGS), default=10_000, metavar="K", help="memcgs (default 10,000, as in the "
                                                                                   "commit)")
-    i.add_argument("--caches", type=_positive, default=1, metavar="C",
+    i.add_argument("--caches", type=_bounded(MAX_CHILD_CACHES), default=1, metavar="C",
                    help="child caches each memcg creates lazily (default 1: one allocation each)")
-    i.add_argument("--writer-cpu", type=int, default=None, metavar="W",
+    i.add_argument("--writer-cpu", type=_cpu_number, default=None, metavar="W",
                    help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
-    i.add_argument("--png", default="ipis.png", metavar="FILE", help="the plot to write (default ipis.png)")
+    i.add_argument("--png", default=None, metavar="FILE",
+                   help="the plot to write (default ipis.png; needs matplotlib: pip install 'slabproof[plot]')")
     i.add_argument("--no-png", action="store_true", help="write no plot")
-    i.add_argument("--sweep-memcgs", type=_positive, metavar="K",
+    i.add_argument("--sweep-memcgs", type=_bounded(MAX_MEMCGS), metavar="K",
                    help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
     i.add_argument("--json", action="store_true", help="print the runs as JSON")
 
@@ -434,17 +530,18 @@ def _engines(name: str) -> tuple[str, ...]:
 
 
 def _cpus_in_range(n: int) -> None:
-    from .spec import MAX_CPUS
+    from slabproof.lang.spec import MAX_CPUS
 
     if n > MAX_CPUS:
         raise SpecError("--cpus", "", f"{n} CPUs is impossible here; valid: 1 to {MAX_CPUS}")
 
 
 def cmd_explain(args: argparse.Namespace, out: Console) -> int:
-    from . import explain, teach_report
+    from slabproof.report import teach as teach_report
+    from slabproof.run import explain
 
     _cpus_in_range(args.cpus)
-    opts = runner.RunOptions(engines=_engines(args.engine), limits=Limits(args.max_states, args.timeout, None))
+    opts = runner.RunOptions(engines=_engines(args.engine), limits=_limits(args))
     bar = progress_bar()
     opts.progress = bar
     try:
@@ -484,7 +581,7 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
 
 
 def cmd_graph(args: argparse.Namespace, out: Console) -> int:
-    from . import graph
+    from slabproof.report import graph
 
     limit = args.max_nodes or graph.DEFAULT_MAX_NODES
     _check_writable(args.dot, "--dot", [args.file])
@@ -529,17 +626,25 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     import json as _json
     from dataclasses import asdict
 
-    from . import ipis, teach_report
-    from .spec import MAX_CPUS
+    from slabproof.lang.spec import MAX_CPUS
+    from slabproof.report import teach as teach_report
+    from slabproof.run import ipis
 
     _cpus_in_range(args.cpus)
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
-    if not args.no_png:
-        _check_writable(args.png, "--png")
+    png = None if args.no_png else (args.png or "ipis.png")
+    missing = teach_report.plot_unavailable() if png else None
+    if missing and args.png:  # a plot asked for by name that cannot be drawn: bad input
+        raise SpecError("--png", "", missing)
+    if missing:  # the default plot: the table is the result, the plot is left out with a note
+        print(f"slabproof: no {png} ({missing}; --no-png to skip it)", file=sys.stderr)
+        png = None
+    if png:
+        _check_writable(png, "--png")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
-                        sweep_memcgs=args.sweep_memcgs, sweep=args.json or not args.no_png)
+                        sweep_memcgs=args.sweep_memcgs, sweep=args.json or png is not None)
     if args.json:
         print(_json.dumps({"cpus": e.cpus, "memcgs": e.memcgs, "caches": e.caches, "writer_cpu": e.writer_cpu,
                            "commit": {"memcgs": ipis.COMMIT_MEMCGS, "cpu0": ipis.COMMIT_FIGURES},
@@ -548,9 +653,9 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     else:
         out.print(teach_report.ipis_table(e))
         out.print(teach_report.ipis_notes(e))
-    if not args.no_png:
-        outputs.write_atomic("--png", args.png, writer=lambda tmp: teach_report.plot_png(e, tmp), suffix=".png")
-        print(f"wrote {args.png}", file=sys.stderr if args.json else sys.stdout)
+    if png:
+        outputs.write_atomic("--png", png, writer=lambda tmp: teach_report.plot_png(e, tmp), suffix=".png")
+        print(f"wrote {png}", file=sys.stderr if args.json else sys.stdout)
     return runner.EXIT_OK
 
 
@@ -559,7 +664,7 @@ def cmd_litmus(args: argparse.Namespace, out: Console) -> int:
     import shutil
     import subprocess
 
-    from . import litmus
+    from slabproof.run import litmus
 
     d = Path(args.outdir)
     if d.exists() and not d.is_dir():

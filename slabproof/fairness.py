@@ -56,8 +56,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .model import FAIRNESS, PROPERTY_DOCS
-from .results import PropertyResult, Trace
+from slabproof.model import FAIRNESS, PROPERTY_DOCS
+from slabproof.results import PropertyResult
 
 WAIT_STEPS = ("csd_lock_wait", "mutex_lock")
 ASSUMPTION = ("weak fairness for a reader inside its section; strong fairness for the IPI handler, "

@@ -31,9 +31,9 @@ all CPUs stay online; memory is sequentially consistent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from .expr import (
+from slabproof.lang.expr import (
     FALSE,
     TRUE,
     And,
@@ -60,7 +60,7 @@ from .expr import (
 )
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from slabproof.lang.spec import Spec
 
 # ---------------------------------------------------------------------------
 # vocabulary (the spec loader validates against these)
@@ -496,10 +496,10 @@ class _Builder:
         L = len(order)
         for p, step in enumerate(order):
             last = p == L - 1
-            base_guard = Read(self.pc, me) == p
+            base_guard: Expr = Read(self.pc, me) == p
             if p == 0:
                 base_guard = And(base_guard, self.any_visible(me))
-            fin: list = [Assign(self.pc, me, Const(0 if last else p + 1))]
+            fin: list[Assign | AssignAll] = [Assign(self.pc, me, Const(0 if last else p + 1))]
             if last:
                 fin.append(Assign(self.held, me, Const(NONE)))
             fn, text = KERNEL[step]
@@ -511,7 +511,7 @@ class _Builder:
                     out.append(Action(step, "cpu", And(base_guard, self.view("visible", k, me) == 1), upd, pc=p,
                                       choice=k, function=fn, text=f"ac = cpu_cache_get({self.caches[k]})"))
                 continue
-            upd_l: list = []
+            upd_l: list[Assign | AssignAll] = []
             touches = None
             if step == "local_irq_save":
                 upd_l.append(Assign(self.irq, me, Const(1)))
@@ -557,7 +557,7 @@ class _Builder:
             base_guard = And(Read(self.kpc, me) == p, Read(self.pc, me) == 0)
             if p == 0:
                 base_guard = And(base_guard, self.any_visible(me))
-            fin: list = [Assign(self.kpc, me, Const(nxt))]
+            fin: list[Assign | AssignAll] = [Assign(self.kpc, me, Const(nxt))]
             if last:
                 fin.append(Assign(self.kheld, me, Const(NONE)))
             fn, text = KERNEL[step]
@@ -581,7 +581,7 @@ class _Builder:
                 out.append(Action(step, "reaper", base_guard, upd, pc=p, function=fn,
                                   text="mutex_trylock(&slab_mutex); gives up if held"))
                 continue
-            upd_l: list = []
+            upd_l: list[Assign | AssignAll] = []
             touches = None
             if step == "drain_array":
                 touches = Read(self.kheld, me)
@@ -604,17 +604,17 @@ class _Builder:
                 op = self.ops[oi]
                 k, a = op.cache, self.acs[op.new_ac].ref
                 last_of_op = p + 1 == len(prog) or prog[p + 1][1] != oi
-                base = Read(self.wpc, w) == p
+                base: Expr = Read(self.wpc, w) == p
                 if self.spec.writer_waits_for_idle_cpu:  # knob: the writer's CPU is outside a reader section
                     base = And(base, Read(self.pc, wcpu) == 0)
-                fin: list = [Assign(self.wpc, w, Const(p + 1))]
+                fin: list[Assign | AssignAll] = [Assign(self.wpc, w, Const(p + 1))]
                 if last_of_op:
                     fin.append(Assign(self.prev, w, Const(NONE)))
                 fn, text = KERNEL[step]
                 when: Expr = TRUE
                 reason = ""
                 guard: Expr = TRUE
-                upd: list = []
+                upd: list[Assign | AssignAll] = []
                 touches = None
                 targets = None
                 site = site_at.get((w, p))
@@ -674,13 +674,14 @@ class _Builder:
                             f"arr->entries[idx] = {name}"
                     else:
                         text = f"list_add(&{name}->list, &slab_caches)"
-                common = dict(writer=w, pc=p, op=oi, function=fn, on_cpu=wcpu)
                 if not (isinstance(when, Const) and when.value == 0):
                     out.append(Action(step, "writer", And(base, when, guard), tuple(upd + fin), touches=touches,
-                                      ipi_targets=targets, text=text, **common))
+                                      ipi_targets=targets, text=text,
+                                      writer=w, pc=p, op=oi, function=fn, on_cpu=wcpu))
                 if not (isinstance(when, Const) and when.value == 1):
                     out.append(Action(step, "writer", And(base, Not(when)), tuple(fin), skipped=True,
-                                      skip_reason=reason, text=text, **common))
+                                      skip_reason=reason, text=text,
+                                      writer=w, pc=p, op=oi, function=fn, on_cpu=wcpu))
         return self._migrating(out)
 
     def _migrating(self, actions: list[Action]) -> list[Action]:
@@ -794,7 +795,7 @@ class _Builder:
 
 def _cpu_eq(a: CpuTerm, b: CpuTerm) -> Expr:
     """CPU equality, expressed through a marker the engines understand."""
-    from .expr import Op
+    from slabproof.lang.expr import Op
 
     return Op("cpueq", (a, b))
 
@@ -805,7 +806,7 @@ def _subst_self(e: Expr, b: Bound) -> Expr:
 
 def _subst_update(upd: Update, old: CpuTerm, new: CpuTerm) -> Update:
     """`upd` with the CPU term `old` replaced by `new` in every index and value."""
-    out: list = []
+    out: list[Assign | AssignAll] = []
     for a in upd:
         if isinstance(a, AssignAll):
             out.append(AssignAll(a.family, a.bound, subst_cpu(a.value, old, new)))
@@ -845,7 +846,7 @@ def build(spec: "Spec") -> System:
     if spec.properties:
         # the spec's own [[property]] tables, translated against this system's names (spec.loads has
         # already checked that each one translates)
-        from . import propexpr
+        from slabproof.lang import propexpr
 
         for up in spec.properties:
             system.properties.append(propexpr.user_property(up.name, up.kind, up.expr, up.doc, system))

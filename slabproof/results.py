@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-
 BULK_EXTRAS = ("states", "slots", "graph")
+INTERRUPTED = "interrupted"  # the `reason` of an engine result cut short by Ctrl-C (or a signal)
+# `explain`: the verdicts of a claim that reports single out (run/explain.py defines the others)
+CONFIRMED, REFUTED, DISAGREE = "confirmed", "refuted", "disagree"
+# `ipis`: what the commit message reports (IPIs counted on CPU 0 in /proc/interrupts, 10,000 memcgs)
+COMMIT_MEMCGS = 10_000
+COMMIT_FIGURES = {"always": 47_741, "if-prev": 101}
 
 
 class Verdict(str, Enum):
@@ -47,7 +53,7 @@ class Trace:
     # steps[loop_start] (an empty cycle: the last state repeats); None: not a lasso
     loop_start: int | None = None
 
-    @property
+    @builtins.property  # `property` is a field of this class
     def length(self) -> int:
         return sum(1 for s in self.steps if not s.violating)
 
@@ -111,9 +117,143 @@ class EngineResult:
         return d
 
 
+# ---------------------------------------------------------------------------
+# the combined spec verdict: what the selected engines decided together, property by property.
+# Built by the runner (`runner.decide`) from the engines' own results, which it never changes.
+
+
+class Decision(str, Enum):
+    """What is known of one property after every selected engine ran."""
+
+    HOLDS = "holds"  # an `always` property: no reachable state breaks it
+    VIOLATED = "violated"  # an `always` property: a counterexample
+    WITNESSED = "witnessed"  # a `sometimes` property: a reachable state shows it
+    NO_WITNESS = "no witness"  # a `sometimes` property: no reachable state shows it
+    UNDECIDED = "undecided"  # no selected engine decided it
+    CONFLICT = "conflict"  # one engine decided one way, another the other way
+
+
+class Method(str, Enum):
+    """How an engine decided a property."""
+
+    TRACE = "trace found"  # a counterexample or a witness, step by step
+    EXHAUSTIVE = "exhaustive search"  # every reachable state visited
+    INVARIANT = "invariant"  # an inductive invariant, checked by Z3, implies it
+    BOUNDED = "bounded search"  # no counterexample within a depth known to cover every reachable state
+    REPORTED = "reported"  # an engine the runner knows nothing more about
+
+
+class Status(str, Enum):
+    """A spec against its expectation (see `runner.decide`; the exit status follows from these)."""
+
+    MATCH = "match"  # every property the expectation mentions decided as expected, no engine contradicts another
+    MISMATCH = "mismatch"  # a decided property contradicts the expectation
+    UNDECIDED = "undecided"  # some property the expectation mentions is undecided, or an engine was interrupted
+    DISAGREE = "disagree"  # two engines decided one property differently
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One engine's decision on one property, and how it reached it."""
+
+    engine: str
+    method: Method
+    holds: bool  # as in `PropertyResult.holds`
+    scope: str = ""  # INVARIANT: for how many CPUs ("any number of CPUs", "3 CPUs")
+    depth: int = 0  # BOUNDED: the depth searched; TRACE: the trace's length in steps
+
+    @property
+    def text(self) -> str:
+        """In words: "trace found by bmc", "invariant by param (any number of CPUs)", ..."""
+        if self.method == Method.TRACE:
+            return f"trace found by {self.engine} ({self.depth} steps)"
+        if self.method == Method.EXHAUSTIVE:
+            return f"exhaustive search by {self.engine}"
+        if self.method == Method.INVARIANT:
+            return f"invariant by {self.engine}" + (f" ({self.scope})" if self.scope else "")
+        if self.method == Method.BOUNDED:
+            return f"no counterexample up to depth {self.depth} by {self.engine} (every reachable state is " \
+                   f"within it)"
+        return f"reported by {self.engine}"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A selected engine that did not decide a property, and why."""
+
+    engine: str
+    why: str  # "not applicable: ...", "unknown: <the engine's reason>", "not decided", "not checked"
+
+
+@dataclass(frozen=True)
+class PropertyVerdict:
+    """One property: the decided value, every engine that decided it (and how), every engine that did not."""
+
+    name: str
+    kind: str  # "always" | "sometimes"
+    decision: Decision
+    by: tuple[Evidence, ...] = ()
+    undecided: tuple[Gap, ...] = ()
+    expected: Decision | None = None  # what the spec's expectation says of it; None: it does not mention it
+
+    @property
+    def how(self) -> str:
+        """Who decided it, in words ("" when nobody did)."""
+        return "; ".join(e.text for e in self.by)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "decision": self.decision.value,
+                "expected": self.expected.value if self.expected is not None else None,
+                "by": [{"engine": e.engine, "method": e.method.value, "holds": e.holds, "scope": e.scope,
+                        "depth": e.depth, "text": e.text} for e in self.by],
+                "undecided": [{"engine": g.engine, "why": g.why} for g in self.undecided]}
+
+
+@dataclass(frozen=True)
+class EngineNote:
+    """A selected engine whose own verdict is UNKNOWN (shown in every report, and fatal under --strict)."""
+
+    engine: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SpecVerdict:
+    """The combined verdict of one spec: separate from, and never written into, the engines' results.
+
+    `verdict` is VIOLATED when some `always` property was decided violated,
+    SAFE when every one was decided to hold, UNKNOWN otherwise (and when an
+    engine was interrupted or engines contradict each other).
+    """
+
+    verdict: Verdict
+    status: Status
+    why: str  # one line: why the status is not MATCH ("" when it is)
+    properties: tuple[PropertyVerdict, ...]
+    undecided_engines: tuple[EngineNote, ...] = ()
+    interrupted: bool = False
+
+    def prop(self, name: str) -> PropertyVerdict:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict.value, "status": self.status.value, "why": self.why,
+                "interrupted": self.interrupted,
+                "undecided_engines": [{"engine": n.engine, "reason": n.reason} for n in self.undecided_engines],
+                "properties": [p.to_json() for p in self.properties]}
+
+
 @dataclass(frozen=True)
 class SpecOutcome:
-    """One spec, every engine run on it, and how that compares with the expectation."""
+    """One spec, every engine run on it, and how that compares with the expectation.
+
+    `combined` is the runner's combined verdict; `status`, `matches`,
+    `mismatch` and `disagreement` are read from it. An outcome made by hand
+    without one (tests) gets its status from `matches` and `disagreement`.
+    """
 
     spec: str
     name: str
@@ -124,6 +264,27 @@ class SpecOutcome:
     matches: bool
     mismatch: str = ""  # why not, in one line
     disagreement: str = ""  # engines that disagree, in one line
+    combined: SpecVerdict | None = None
+    expected_witnesses: tuple[str, ...] = ()
+    status: Status = None  # type: ignore[assignment]  # filled in from `combined` (or `matches`)
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            st = (self.combined.status if self.combined is not None else
+                  Status.DISAGREE if self.disagreement else Status.MATCH if self.matches else Status.MISMATCH)
+            object.__setattr__(self, "status", st)
+
+    @property
+    def undecided_engines(self) -> tuple[EngineNote, ...]:
+        if self.combined is not None:
+            return self.combined.undecided_engines
+        return tuple(EngineNote(r.engine, r.reason) for r in self.results if r.verdict == Verdict.UNKNOWN)
+
+    @property
+    def interrupted(self) -> bool:
+        if self.combined is not None:
+            return self.combined.interrupted
+        return any(r.reason == INTERRUPTED for r in self.results)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,10 +292,13 @@ class SpecOutcome:
             "name": self.name,
             "cpus": self.cpus,
             "expected": {"verdict": self.expected,
-                         "violates": list(self.expected_violates) if self.expected_violates is not None else None},
+                         "violates": list(self.expected_violates) if self.expected_violates is not None else None,
+                         "witnesses": list(self.expected_witnesses)},
+            "status": self.status.value,
             "matches": self.matches,
             "mismatch": self.mismatch,
             "disagreement": self.disagreement,
+            "verdict": self.combined.to_json() if self.combined is not None else None,
             "engines": [r.to_json() for r in self.results],
         }
 

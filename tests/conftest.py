@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from slabproof import checker, model, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -8,7 +8,8 @@ then evaluated against the property's own expression.
 
 from __future__ import annotations
 
-from slabproof import checker, expr
+from slabproof import checker
+from slabproof.lang import expr
 from slabproof.model import System
 from slabproof.results import Trace
 

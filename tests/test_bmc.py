@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof import bmc, checker, model, report, spec
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.report import text as report
 from slabproof.results import Verdict
+from slabproof.z3 import bmc
 
 from .conftest import SPECS, explored
-from .replay import holds, replay
+from .replay import replay
+
 
 @lru_cache(maxsize=None)
 def bmc_of(name: str, complete: bool = False):

@@ -11,7 +11,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 
-from slabproof import checker, model, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 
 from .conftest import ROOT, SPECS
 from .test_fuzz import plausible_specs, to_toml

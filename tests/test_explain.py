@@ -8,8 +8,10 @@ from functools import lru_cache
 
 import pytest
 
-from slabproof import checker, explain, model, runner, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 from slabproof.results import EngineResult, PropertyResult, Verdict
+from slabproof.run import explain, runner
 
 from .conftest import SPECS
 from .replay import holds, replay
@@ -140,7 +142,7 @@ def _fake(verdict_of: str):
     return engine
 
 
-@pytest.mark.parametrize("mode,verdict,errors", [("raise", explain.CONFIRMED, True),
+@pytest.mark.parametrize("mode,verdict,errors", [("raise", explain.ERROR, True),
                                                  ("unknown", explain.CONFIRMED, False),
                                                  ("contrary", explain.DISAGREE, False)])
 def test_other_registered_engines_are_used_and_degrade_gracefully(mode, verdict, errors):
@@ -152,6 +154,13 @@ def test_other_registered_engines_are_used_and_degrade_gracefully(mode, verdict,
     assert x.engines == ("explicit", "fake")
     assert bool(x.engine_errors) == errors
     assert x.verdict == verdict
+    if mode == "raise":  # a crash is never hidden behind the explorer's findings
+        assert explain.exit_status(x) == runner.EXIT_UNKNOWN
+        assert all(c.verdict == explain.ERROR for c in x.claims)
+        ch = claim(x, "readers-irqs-off").checks[0]
+        assert ch.status == explain.CRASHED
+        assert {f.engine: f.outcome for f in ch.findings} == {"explicit": "holds", "fake": explain.CRASHED}
+        assert "RuntimeError: cannot handle this configuration" in ch.findings[-1].detail
     if mode == "unknown":
         ch = claim(x, "readers-irqs-off").checks[0]
         assert {f.engine: f.outcome for f in ch.findings} == {"explicit": "holds", "fake": "undecided"}

@@ -15,18 +15,21 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof import checker, model, runner, spec
+from slabproof import checker, model
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import ROOT, SPECS
+from .replay import holds, replay
 
 SMALL = str(SPECS / "cache-if-prev-2cpu.toml")
 FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -111,6 +114,37 @@ def assert_one_line(e: spec.SpecError, path: str) -> None:
 
 def verdict_of(s: spec.Spec) -> Verdict:
     r = checker.explore(model.build(s), limits=BOUND)
+    return r.verdict
+
+
+def assert_verdict_is_earned(s: spec.Spec) -> Verdict:
+    """Explore `s` within `BOUND` and check that its verdict is backed by its evidence.
+
+    SAFE: a complete search within the bound, every `always` property holding.
+    VIOLATED: each violated state property's counterexample replays in the
+    model (tests/replay.py, independently of the explorer) to a state that
+    breaks the property. UNKNOWN: the state limit was reached and no property
+    was shown violated. Each witness replays to a state where its property holds.
+    """
+    system = model.build(s)
+    r = checker.explore(system, limits=BOUND)
+    always = [p for p in r.properties if p.kind == "always"]
+    if r.verdict == Verdict.SAFE:
+        assert r.complete and not r.reason and r.states <= BOUND.max_states
+        assert all(p.holds is True for p in always), [(p.name, p.holds) for p in always]
+    elif r.verdict == Verdict.VIOLATED:
+        assert any(p.holds is False for p in always)
+    else:
+        assert r.verdict == Verdict.UNKNOWN and not r.complete
+        assert r.reason.startswith("state limit") and r.states == BOUND.max_states, r.reason
+        assert all(p.holds is None for p in always)
+    state_props = {p.name for p in system.properties}
+    for p in r.properties:
+        if p.trace is None:
+            continue
+        comp, states = replay(system, replace(p.trace, steps=tuple(st for st in p.trace.steps if not st.violating)))
+        if p.name in state_props:
+            assert holds(comp, system, p.name, states[-1]) == (p.kind == "sometimes"), (p.name, p.trace.property)
     return r.verdict
 
 
@@ -217,7 +251,7 @@ def mutated_specs(draw) -> dict[str, Any]:
 def test_mutated_vocabulary_specs_load_or_fail_on_one_line(d, tables):
     got = outcome(to_toml(d, tables))
     if isinstance(got, spec.Spec):
-        assert verdict_of(got) in (Verdict.SAFE, Verdict.VIOLATED, Verdict.UNKNOWN)
+        assert_verdict_is_earned(got)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -225,7 +259,7 @@ def test_mutated_vocabulary_specs_load_or_fail_on_one_line(d, tables):
 def test_plausible_specs_mostly_load_and_get_a_verdict(d):
     got = outcome(to_toml(d))
     if isinstance(got, spec.Spec):
-        assert verdict_of(got) in (Verdict.SAFE, Verdict.VIOLATED, Verdict.UNKNOWN)
+        assert_verdict_is_earned(got)
 
 
 def test_the_generator_does_reach_valid_specs():

@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from slabproof import checker, graph, model, spec
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.report import graph
 
 from .conftest import ROOT, SPECS
 

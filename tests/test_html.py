@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slabproof import html
+from slabproof.report import html
 from slabproof.results import Trace
 
 from .conftest import ROOT, SPECS, explored

@@ -9,7 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from slabproof import ipis, model, teach_report
+from slabproof import model
+from slabproof.report import teach as teach_report
+from slabproof.run import ipis
 
 from .conftest import ROOT
 

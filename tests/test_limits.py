@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from slabproof import checker, model, runner, spec
+from slabproof import checker, model
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import ROOT, SPECS
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from slabproof import cli, litmus, model
+from slabproof import cli, model
+from slabproof.run import litmus
 
 ROOT = Path(__file__).resolve().parents[1]
 

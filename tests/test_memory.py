@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import checker, model, runner, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import SPECS
 from .replay import replay

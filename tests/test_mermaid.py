@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from slabproof import html, mermaid
+from slabproof.report import html, mermaid
 
 from .conftest import ROOT, SPECS
 from .test_html import browser, irqs_on, never

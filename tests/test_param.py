@@ -9,12 +9,14 @@ from dataclasses import replace
 from functools import lru_cache
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof import bmc, checker, houdini, model, param, runner, spec
+from slabproof import checker, model
 from slabproof.cli import main
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, houdini, param
 
 from .conftest import SPECS
 from .replay import replay
@@ -89,12 +91,16 @@ def test_lemma_b_fails_when_the_child_is_visible_before_its_array_cache_is_insta
     assert lem["kick_without_prev_is_a_no_op"]["witness"]
 
 
-def test_runner_pairs_a_failed_proof_with_the_bmc_counterexample():
+def test_a_failed_proof_stays_unknown_beside_the_bmc_counterexample():
+    """The runner never relabels a proof engine's UNKNOWN with BMC's trace (it used to: `_combine`)."""
     s = spec.load(SPECS / "memcg-never-2cpu.toml")
     o = runner.run_spec(s, runner.RunOptions(engines=("bmc", "param")))
     by = {r.engine: r for r in o.results}
-    assert by["param"].verdict == Verdict.VIOLATED and "backed_by" in by["param"].extra
-    assert by["param"].prop("no_access_after_drain").trace == by["bmc"].prop("no_access_after_drain").trace
+    assert by["param"].verdict == Verdict.UNKNOWN and "backed_by" not in by["param"].extra
+    assert by["param"].prop("no_access_after_drain").holds is None and by["param"].prop("no_access_after_drain").trace is None
+    assert by["bmc"].prop("no_access_after_drain").trace is not None
+    assert o.status.value == "match"  # BMC decided the expected properties; the combined verdict says so
+    assert [e.engine for e in o.combined.prop("no_access_after_drain").by] == ["bmc"]
     alone = runner.run_spec(s, runner.RunOptions(engines=("param",)))
     assert alone.results[0].verdict == Verdict.UNKNOWN  # without a counterexample, only UNKNOWN
     assert runner.exit_status([alone]) == runner.EXIT_UNKNOWN

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import checker, fairness, model, spec
+from slabproof import checker, fairness, model
+from slabproof.lang import spec
 from slabproof.model import FAIRNESS
 
 from .conftest import SPECS
-from .test_fairness import check_lasso, system_of
+from .test_fairness import system_of
 
 
 def verdict(system: model.System) -> bool | None:
@@ -56,7 +57,7 @@ def test_no_stutter_states_misses_the_deadlock(monkeypatch: pytest.MonkeyPatch) 
 def test_strong_conditions_not_refined_miss_a_fair_sub_cycle() -> None:
     """Discarding an SCC that fails a strong condition, instead of searching it again without the
     states where that actor is enabled, loses the fair cycle of tests/test_fairness.py's small graph."""
-    from .test_fairness import REFINE_GRAPH, REFINE_CONS
+    from .test_fairness import REFINE_CONS, REFINE_GRAPH
 
     assert fairness._fair_scc(REFINE_GRAPH, {0, 1}, REFINE_CONS, True) is not None
     assert _no_refinement(REFINE_GRAPH, {0, 1}, REFINE_CONS, True) is None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from dataclasses import replace
 
-from slabproof import checker, model, spec
-from slabproof.expr import TRUE, And
+import pytest
+
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.lang.expr import TRUE, And
 from slabproof.results import Verdict
 
 from .conftest import SPECS

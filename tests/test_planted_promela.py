@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import promela
+from slabproof.report import promela
 
 from . import test_promela as t
 

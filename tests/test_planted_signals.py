@@ -13,10 +13,14 @@ from pathlib import Path
 
 import z3
 
-from slabproof import bmc, checker, outputs, runner, signals, spec, symbolic
+from slabproof import checker
 from slabproof.cli import main
+from slabproof.lang import spec
+from slabproof.lang.spec import SpecError
+from slabproof.report import outputs
 from slabproof.results import EngineResult, Verdict
-from slabproof.spec import SpecError
+from slabproof.run import runner, signals
+from slabproof.z3 import bmc, symbolic
 
 from .conftest import SPECS
 from .test_limits import needs_proc

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import model, spec
-from slabproof.expr import And, Bound, Exists, Expr, Read
+from slabproof import model
+from slabproof.lang import spec
+from slabproof.lang.expr import And, Bound, Exists, Expr, Read
 
 from .conftest import SPECS
 from .test_witness import one_cpu_witness, vacuous_witness_states

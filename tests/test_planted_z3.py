@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from slabproof import bmc, houdini, recheck, runner, symbolic
-from slabproof.expr import Layout, Op, Quant, Read, evaluate
+from slabproof.lang.expr import Layout, Op, Quant, Read, evaluate
 from slabproof.results import EngineResult, Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, houdini, recheck, symbolic
 
 from . import test_z3_soundness as sound
 

@@ -7,8 +7,9 @@ import sys
 
 from rich.console import Console
 
-from slabproof import checker, cli, model, spec
-from slabproof.progress import ExplorationProgress
+from slabproof import checker, cli, model
+from slabproof.lang import spec
+from slabproof.report.progress import ExplorationProgress
 
 from .conftest import SPECS
 from .test_ipis import run

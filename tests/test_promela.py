@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from slabproof import checker, model, promela, spec
-from slabproof.expr import Const, Ite, Op, Read
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.lang.expr import Ite, Op, Read
 from slabproof.model import Property
+from slabproof.report import promela
 
 from .conftest import ROOT, SPECS, shipped
 from .test_random_orders import specs as random_specs
@@ -39,7 +41,7 @@ def pan(m: promela.PromelaModel, work: Path, *defines: str) -> tuple[int, set[st
     """(states stored, properties whose assertion failed) of an exhaustive pan run on `m`."""
     work.mkdir(parents=True, exist_ok=True)
     (work / "m.pml").write_text(m.text)
-    subprocess.run(["spin", *defines, "-a", "m.pml"], cwd=work, check=True, capture_output=True, timeout=60)
+    subprocess.run(["spin", "-o2", *defines, "-a", "m.pml"], cwd=work, check=True, capture_output=True, timeout=60)
     subprocess.run(["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"], cwd=work, check=True,
                    capture_output=True, timeout=120)
     out = subprocess.run(["./pan", "-c0", "-m1000000", "-w18"], cwd=work, capture_output=True, text=True,
@@ -205,7 +207,7 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path, monkeypat
 def swapping(system: model.System) -> model.System:
     """`system` with one more step, writer 0's first alternative: swap two kmem_caches' cpu_cache
     (parallel assignment: each right-hand side is read in the pre-state)."""
-    from slabproof.expr import Assign
+    from slabproof.lang.expr import Assign
 
     f, w = system.families["cpu_cache"], system.families["writer_pc"]
     swap = model.Action("swap", "writer", Read(w, 0) == 0,

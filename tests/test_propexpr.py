@@ -13,12 +13,12 @@ from functools import lru_cache
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof import checker, model, propexpr, spec
-from slabproof.expr import Op, Quant, compile_guard
-from slabproof.propexpr import PropertyError, parse
+from slabproof import checker, model
+from slabproof.lang import propexpr, spec
+from slabproof.lang.expr import Op, Quant, compile_guard
+from slabproof.lang.propexpr import PropertyError, parse
 
 SMALL = """description = "property-language tests"
 cpus = 2

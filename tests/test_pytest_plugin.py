@@ -58,7 +58,8 @@ def test_a_wrong_expectation_fails_with_the_mismatch_and_a_bad_spec_fails_on_one
     p = pytest_run("-p", "slabproof.pytest_plugin", "--junitxml", str(tmp_path / "j.xml"), "specs", cwd=tmp_path)
     assert p.returncode == 1, p.stdout[-3000:]
     assert "1 passed" in p.stdout and "2 failed" in p.stdout
-    assert "wrong.toml: explicit says violated (no_use_after_free, no_access_after_drain), expected safe" in p.stdout
+    assert "wrong.toml: mismatch: no_use_after_free violated (trace found by explicit (" in p.stdout
+    assert "), expected safe" in p.stdout
     assert "shortest counterexample for no_access_after_drain" in p.stdout
     assert "bad.toml:3: cpus: 0 CPUs is impossible here; valid: 1 to 8" in p.stdout
     assert "Traceback" not in p.stdout

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from slabproof import checker, model, spec
+from slabproof import checker, model
+from slabproof.lang import spec
 from slabproof.results import Verdict
 
 from .replay import holds, replay

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import model, runner, spec
+from slabproof import model
+from slabproof.lang import spec
 from slabproof.results import Verdict
+from slabproof.run import runner
 
 from .conftest import SPECS, explored, shipped
 from .replay import holds, replay

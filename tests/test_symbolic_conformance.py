@@ -18,8 +18,10 @@ from functools import lru_cache
 import pytest
 import z3
 
-from slabproof import checker, model, spec, symbolic
-from slabproof.expr import Read
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.lang.expr import Read
+from slabproof.z3 import symbolic
 
 from .conftest import shipped
 
@@ -166,11 +168,11 @@ def test_ground_encoding_steps_like_the_explorer_for_each_acting_cpu(name):
             found = _enumerate(solver, t, keys, lambda m, k: enc.v.to_int(m.eval(t[k], model_completion=True)))
             solver.pop()
 
-            def project(nxt: tuple[int, ...]) -> tuple[int, ...]:
+            def project(nxt: tuple[int, ...]) -> tuple[int, ...]:  # called in this iteration only
                 out = []
-                for k in keys:
+                for k in keys:  # noqa: B023
                     f = system.families[k[0]]
-                    fk = (k[0], where[k[1]]) if f.kind == "cpu" else k
+                    fk = (k[0], where[k[1]]) if f.kind == "cpu" else k  # noqa: B023
                     out.append(nxt[fixed.layout.slot[fk]])
                 return tuple(out)
 

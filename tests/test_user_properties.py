@@ -6,18 +6,19 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from slabproof import bmc, checker, model, param, runner, spec
+from slabproof import checker, model
 from slabproof.cli import main
+from slabproof.lang import spec
+from slabproof.lang.spec import SpecError
 from slabproof.results import Verdict
-from slabproof.spec import SpecError
+from slabproof.run import runner
+from slabproof.z3 import bmc, param
 
 from .conftest import ROOT, SPECS
 from .replay import holds, replay
-from .test_propexpr import TINY as TINY_TEXT
-from .test_propexpr import formula, render
+from .test_propexpr import TINY as TINY_TEXT, formula, render
 
 GOOD = (SPECS / "cache-if-prev-2cpu.toml").read_text()
 DEADLOCK = SPECS / "whatif-deadlock-state-property.toml"
@@ -249,7 +250,7 @@ def test_the_examples_in_docs_specs_md_compile_and_hold_or_fail_as_said():
     examples = [line for line in block.splitlines() if line.strip()]
     assert len(examples) >= 5
     system = model.build(spec.load(SPECS / "memcg-if-prev-2cpu.toml"))
-    from slabproof import propexpr
+    from slabproof.lang import propexpr
 
     for e in examples:
         propexpr.compile_property(e, system)

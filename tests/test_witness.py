@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from slabproof import bmc, checker, induction, model, spec
-from slabproof.expr import Layout, compile_guard
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.lang.expr import Layout, compile_guard
+from slabproof.z3 import bmc, induction
 
 from .conftest import SPECS
 

@@ -14,9 +14,13 @@ from functools import lru_cache
 
 import pytest
 
-from slabproof import bmc, checker, houdini, induction, model, param, recheck, report, runner, spec, symbolic
-from slabproof.expr import And, Bound, Exists, Forall, In, Not, Op, Read, WriterCpu
+from slabproof import checker, model
+from slabproof.lang import spec
+from slabproof.lang.expr import And, Bound, Exists, Forall, In, Not, Op, Read, WriterCpu
+from slabproof.report import text as report
 from slabproof.results import Verdict
+from slabproof.run import runner
+from slabproof.z3 import bmc, houdini, induction, param, recheck, symbolic
 
 from .conftest import SPECS
 
