@@ -415,9 +415,9 @@ class _Builder:
         mem = Read(self.F[fam], idx)
         if self.memory == "sc" or viewer is None:
             return mem
-        out = mem
+        out: Expr = mem
         for w in range(len(self.programs)):
-            own = mem
+            own: Expr = mem
             for s in self.sites:  # later sites override earlier ones
                 if s.writer != w or s.family != fam or (isinstance(idx, int) and idx != s.index):
                     continue
