@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from slabproof.lang.expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
-from slabproof.model import Action, System
+from slabproof.model import FAIRNESS, Action, System
 from slabproof.results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
 ProgressFn = Callable[[int, int, int, float], None]  # states, frontier, depth, seconds
@@ -84,11 +84,13 @@ class Compiled:
         always: list[int] = []
         self.code: dict[int, tuple[str, list[str]]] = {}
         for ai, act in enumerate(system.actions):
-            cpus: list[int | None] = list(range(n)) if act.actor != "writer" else [None]
+            cpus: list[int | None] = list(range(n)) if act.actor not in ("writer", "flush") else [None]
             for c in cpus:
                 iid = len(self.instances)
                 if act.actor == "writer":
                     actor = column = f"writer{act.writer}"
+                elif act.actor == "flush":
+                    actor, column = f"writer{act.writer}.flush", f"writer{act.writer}"
                 elif act.actor == "cpu":
                     actor = column = f"cpu{c}"
                 else:
@@ -267,8 +269,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
                     depth.append(d)
                     check(j, c)
                 out.append(j)
-                if keep_graph:
-                    out_steps.append(iid)
+                out_steps.append(iid)
             edges.append(out)
             edge_steps.append(out_steps)
             i += 1
@@ -300,6 +301,11 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         stuck = next((k for k in range(len(states)) if not can[k]), None)
         live_ok = stuck is None
 
+    fair_result = None
+    fair_note: dict = {}
+    if complete:
+        fair_result, fair_note = _fairness(comp, system, states, edges, edge_steps, parent, limits, t0)
+
     def path_ids(sid: int) -> list[int]:
         p = []
         while sid != -1:
@@ -329,6 +335,7 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], False, tr))
     else:
         props.insert(4, PropertyResult("writer_terminates", "always", PROPERTY_DOCS["writer_terminates"], live_ok))
+    props.insert(5, fair_result or PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
 
     # step statistics
     counts: dict[str, int] = {}
@@ -350,6 +357,8 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         total += sent or 0
 
     extra: dict = {}
+    if fair_note:
+        extra["fairness"] = fair_note
     if keep_states:
         extra["states"] = states
         slots: list = [None] * comp.layout.size
@@ -365,6 +374,9 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         }
         if stuck is not None:
             extra["graph"]["paths"]["writer_terminates"] = path_ids(stuck)
+        if fair_result is not None and fair_result.trace is not None and not comp.symmetry:
+            extra["graph"]["paths"][FAIRNESS] = fair_note.pop("_path")
+    fair_note.pop("_path", None)
 
     violated = any(p.kind == "always" and p.holds is False for p in props)
     verdict = Verdict.VIOLATED if violated else (Verdict.SAFE if complete else Verdict.UNKNOWN)
@@ -389,6 +401,39 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
         symmetry=comp.symmetry,
         extra=extra,
     )
+
+
+def _fairness(comp: Compiled, system: System, states, edges, edge_steps, parent, limits: Limits,
+              t0: float) -> tuple[PropertyResult, dict]:
+    """`writer_waits_end_under_fairness` (module `fairness`) on the unreduced graph: this search's own when
+    its symmetry reduction is off, otherwise a second search without it."""
+    from slabproof import fairness
+
+    if comp.symmetry:
+        fcomp = Compiled(system, symmetry=False)
+        deadline = t0 + limits.timeout if limits.timeout is not None else None
+        graph = fairness.build_graph(fcomp, limits.max_states, deadline)
+    else:
+        fcomp = comp
+        parent_step = [-1] * len(states)
+        for a, (outs, iids) in enumerate(zip(edges, edge_steps)):
+            for b, iid in zip(outs, iids):
+                if parent[b] == a and parent_step[b] == -1:
+                    parent_step[b] = iid
+        graph = fairness.Graph(states, [list(zip(iids, outs)) for outs, iids in zip(edges, edge_steps)],
+                               parent, parent_step)
+    path: list[int] = []
+
+    def trace_of(steps: list[tuple[int, int]], loop_start: int, conclusion: str) -> Trace:
+        path[:] = [0] + [sid for _, sid in steps]
+        out = [_step(fcomp, k + 1, iid, graph.states[sid]) for k, (iid, sid) in enumerate(steps)]
+        return Trace(property=FAIRNESS, kind="counterexample", steps=tuple(out), initial=fcomp.readable(fcomp.init),
+                     conclusion=conclusion, loop_start=loop_start)
+
+    res, note = fairness.check(fcomp, graph, trace_of)
+    if path:
+        note["_path"] = path
+    return res, note
 
 
 class _Stop(Exception):
@@ -467,6 +512,8 @@ def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -
                                                     {"__builtins__": {"int": int}}, {"s": final}))
                     st = _status_of(comp, final, ref)
                     note = f"touches {ref}, which is {st}" if ref != "NULL" else "touches a NULL array cache"
+                    if ref != "NULL" and st not in ("freed", "unallocated", "drained") and _uninit(comp, final, ref):
+                        note = f"touches {ref}, whose initialization is not yet visible to {inst.column}"
                     out.append(_step(comp, len(out) + 1, iid, nxt, violating=True, note=note))
                     conclusion = f"{inst.actor} {note}: {name} is violated"
                     break
@@ -484,6 +531,14 @@ def _trace(comp: Compiled, canon_path: list[tuple[int, ...]], prop, kind: str) -
     else:
         conclusion = f"the last state shows {name}: {prop.doc}"
     return Trace(property=name, kind=kind, steps=tuple(out), initial=comp.readable(comp.init), conclusion=conclusion)
+
+
+def _uninit(comp: Compiled, s: tuple[int, ...], label: str) -> bool:
+    """Whether array cache `label`'s initialization is still unflushed in memory (weak-memory modes)."""
+    for ac in comp.system.acs:
+        if ac.label == label and ("ac_init", ac.ref) in comp.layout.slot:
+            return s[comp.layout.slot[("ac_init", ac.ref)]] == 0
+    return False
 
 
 def _status_of(comp: Compiled, s: tuple[int, ...], label: str) -> str:

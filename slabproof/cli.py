@@ -144,6 +144,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE",
                    help=f"spec files or directories (default: every *.toml in ./{DEFAULT_SPEC_DIR}/)")
     p.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
+    p.add_argument("--memory", choices=("sc", "tso", "relaxed"), metavar="MODEL",
+                   help="override every spec's memory model: sc, tso or relaxed (docs/memory.md)")
     p.add_argument("--engine", default="all", metavar="NAME",
                    help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
@@ -191,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "operation) that a person can check; slower (about a minute per spec)")
     pr.add_argument("--json", action="store_true", help="print the proofs as JSON")
     sub.add_parser("engines", help="list the engines")
+    lt = sub.add_parser("litmus", help="write the ordering questions of the weak-memory mode as kernel C litmus "
+                                       "tests, each with slabproof's verdict (docs/memory.md)")
+    lt.add_argument("outdir", metavar="OUTDIR", help="directory to write the .litmus files into (created)")
+    lt.add_argument("--herd", metavar="PATH", help="also run herd7 (-conf linux-kernel.cfg) on each test and "
+                                                   "compare; exit 1 on a disagreement")
     add_export_command(sub)
     return p
 
@@ -229,7 +236,8 @@ def cmd_prove(args: argparse.Namespace, out: Console) -> int:
     if not named and not Path(DEFAULT_SPEC_DIR).is_dir():
         raise SpecError(DEFAULT_SPEC_DIR, "", "no specs/ directory here; run from a slabproof checkout "
                                               "or name spec files")
-    specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus)
+    specs = runner.load_all(runner.spec_files(args.files or [DEFAULT_SPEC_DIR]), args.cpus,
+                            getattr(args, "memory", None))
     if not named:
         specs = [s for s in specs if s.expect.verdict == "safe"]
     opts = runner.RunOptions(limits=_limits(args), readable=args.readable)
@@ -312,7 +320,7 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         if out_path is not None:
             _check_writable(out_path, option, files)
     try:
-        specs = runner.load_all(files, args.cpus)
+        specs = runner.load_all(files, args.cpus, args.memory)
     except KeyboardInterrupt:
         signals.finishing()
         if args.junit is not None:  # this run's results (none yet), never an earlier run's
@@ -714,6 +722,47 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     return runner.EXIT_OK
 
 
+def cmd_litmus(args: argparse.Namespace, out: Console) -> int:
+    """``litmus OUTDIR [--herd PATH]``: each question's test with slabproof's verdict; herd7's beside it."""
+    import shutil
+    import subprocess
+
+    from slabproof.run import litmus
+
+    d = Path(args.outdir)
+    if d.exists() and not d.is_dir():
+        raise SpecError(args.outdir, "", "exists and is not a directory")
+    herd7 = None
+    if args.herd is not None:
+        herd7 = args.herd if Path(args.herd).is_file() else shutil.which(args.herd)
+        if herd7 is None:
+            raise SpecError("--herd", "", f"no herd7 at {args.herd!r}")
+    d.mkdir(parents=True, exist_ok=True)
+    disagree = 0
+    for q in litmus.questions():
+        try:
+            a = litmus.answer(q)
+        except litmus.Undecided as e:
+            print(f"{q.name}: undecided ({e})")
+            return runner.EXIT_UNKNOWN
+        path = d / f"{q.name}.litmus"
+        outputs.write_atomic("litmus", str(path), litmus.text(a))
+        line = f"{q.name:40} slabproof: {a.verdict:9}"
+        if herd7 is not None:
+            try:
+                h = litmus.herd(herd7, str(path))
+            except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
+                print(line + f" herd7: error ({e})")
+                return runner.EXIT_UNKNOWN
+            ok = h == a.verdict
+            disagree += not ok
+            line += f" herd7: {h:9} {'agree' if ok else 'DISAGREE'}"
+        print(line + f"  {path}")
+    if herd7 is not None:
+        print(f"{len(litmus.questions()) - disagree} of {len(litmus.questions())} agree with herd7")
+    return runner.EXIT_MISMATCH if disagree else runner.EXIT_OK
+
+
 TEACHING_COMMANDS = {"explain": cmd_explain, "graph": cmd_graph, "ipis": cmd_ipis}
 
 
@@ -753,6 +802,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_prove(args, out)
         if args.command == "export":
             return cmd_export(args, out)
+        if args.command == "litmus":
+            return cmd_litmus(args, out)
         return cmd_check(args, out)
     except SpecError as e:
         print(f"slabproof: {e}", file=sys.stderr)

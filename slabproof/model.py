@@ -65,9 +65,10 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------
 # vocabulary (the spec loader validates against these)
 
-READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock")
+READER_STEPS = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore", "mutex_lock", "mutex_unlock",
+                "loop")
 REAPER_STEPS = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
-REPEATABLE_STEPS = ("ac_access", "drain_array")
+REPEATABLE_STEPS = ("ac_access", "drain_array", "smp_mb", "smp_wmb")
 
 DEFAULT_READER = ("local_irq_save", "cpu_cache_get", "ac_access", "local_irq_restore")
 DEFAULT_REAPER = ("mutex_trylock", "cpu_cache_get", "drain_array", "mutex_unlock")
@@ -76,13 +77,15 @@ DEFAULT_TUNE = (
     "alloc_kmem_cache_cpus",
     "load_prev",
     "publish_cpu_cache",
+    "smp_mb",
     "smp_call_function",
     "csd_lock_wait",
     "free_block",
     "free_percpu",
     "mutex_unlock",
 )
-DEFAULT_CREATE = DEFAULT_TUNE[:-1] + ("publish_cache", "mutex_unlock")
+DEFAULT_CREATE = DEFAULT_TUNE[:-1] + ("smp_wmb", "publish_cache", "mutex_unlock")
+BARRIER_STEPS = ("smp_mb", "smp_wmb")  # no effect under "sc": dropped from the programs there (docs/memory.md)
 WRITER_STEPS = DEFAULT_CREATE  # every writer step, in the kernel's order
 
 REQUIRED_READER = ("cpu_cache_get",)
@@ -98,6 +101,7 @@ KERNEL: dict[str, tuple[str, str]] = {
     "cpu_cache_get": ("____cache_alloc() / ___cache_free()", "ac = cpu_cache_get(cachep)"),
     "ac_access": ("____cache_alloc() / ___cache_free()", "touch ac->entry[] and ac->avail"),
     "local_irq_restore": ("slab_alloc() / kmem_cache_free()", "local_irq_restore(flags): IRQs on"),
+    "loop": ("what-if", "loop: go on (or go back to the previous step)"),
     "ipi_handler": ("flush_smp_call_function_queue()", "IPI handled: do_nothing()"),
     "mutex_trylock": ("cache_reap()", "mutex_trylock(&slab_mutex)"),
     "drain_array": ("cache_reap()", "drain_array(searchp, n, ac, node): touch ac, IRQs on"),
@@ -107,6 +111,8 @@ KERNEL: dict[str, tuple[str, str]] = {
     "load_prev": ("__do_tune_cpucache()", "prev = cachep->cpu_cache"),
     "publish_cpu_cache": ("__do_tune_cpucache()", "cachep->cpu_cache = cpu_cache"),
     "smp_call_function": ("kick_all_cpus_sync()", "smp_mb(); smp_call_function(do_nothing): IPI every other CPU"),
+    "smp_mb": ("kick_all_cpus_sync()", "smp_mb(): wait until every earlier store is visible (with the kick)"),
+    "smp_wmb": ("memcg_create_kmem_cache()", "smp_wmb(): earlier stores become visible before later ones"),
     "csd_lock_wait": ("smp_call_function_many()", "wait until every IPI is handled (wait=1)"),
     "free_block": ("__do_tune_cpucache()", "free_block(): drain prev's slot of every CPU"),
     "free_percpu": ("__do_tune_cpucache()", "free_percpu(prev)"),
@@ -131,7 +137,11 @@ ALWAYS_PROPERTIES = (
     "no_null_cpu_cache",
     "fresh_unreachable",
     "writer_terminates",
+    "writer_waits_end_under_fairness",
 )
+LIVENESS = "writer_terminates"
+FAIRNESS = "writer_waits_end_under_fairness"
+LIVENESS_PROPERTIES = (LIVENESS, FAIRNESS)
 SOMETIMES_PROPERTIES = ("reader_holds_prev_at_publish",)
 
 PROPERTY_DOCS = {
@@ -142,6 +152,9 @@ PROPERTY_DOCS = {
     "fresh_unreachable": "no CPU holds a fresh array cache, nor any array cache of a kmem_cache that is not yet visible",
     "writer_terminates": "from every reachable state every writer can still finish its script "
     "(its IPI wait always ends)",
+    FAIRNESS: "every wait of a writer (csd_lock_wait in kick_all_cpus_sync(), mutex_lock(&slab_mutex)) ends "
+    "in every fair run (weak fairness for a reader inside its section; strong fairness for the IPI handler, "
+    "the writer and a reaper inside its round; docs/liveness.md)",
     "reader_holds_prev_at_publish": "a reader holds the array cache being replaced at the moment the writer "
     "publishes the new one (so the IPI on replacement has something to wait for)",
 }
@@ -158,6 +171,19 @@ class ArrayCache:
     @property
     def ref(self) -> int:
         return AC_BASE + self.index
+
+
+@dataclass(frozen=True)
+class StoreSite:
+    """A store of a writer that goes through its CPU's store buffer (memory "tso" / "relaxed")."""
+
+    id: int
+    writer: int
+    pos: int  # position in the writer's program
+    family: str  # "cpu_cache", "visible" or "ac_init"
+    index: int
+    value: int  # for cpu_cache: an array-cache index (its reference is AC_BASE + value)
+    text: str
 
 
 @dataclass(frozen=True)
@@ -182,7 +208,7 @@ class Action:
     """
 
     step: str  # spec step name, or "ipi_handler"
-    actor: str  # "cpu" | "ipi" | "reaper" | "writer"
+    actor: str  # "cpu" | "ipi" | "reaper" | "writer" | "flush" (a writer CPU's store buffer; not under "sc")
     guard: Expr
     update: Update
     writer: int | None = None
@@ -344,6 +370,92 @@ class _Builder:
         if self.reader_mutex:
             self.rlocked = fam("reader_locked", "cpu", (0, 1), True, doc="the reader section holds slab_mutex")
         self.F = F
+        self.memory = spec.memory
+        self.sites: list[StoreSite] = []
+        if self.memory != "sc":
+            self._store_sites()
+
+    # -- weak memory (docs/memory.md)
+    def _store_sites(self) -> None:
+        """One store-buffer entry per store that matters, in each writer's program order.
+
+        Each program position runs at most once, so a FIFO store buffer is a set of
+        pending sites plus an order: a site may flush when every earlier pending site it
+        is ordered after has flushed (tso: every earlier one; relaxed: those before a
+        barrier between them).
+        """
+        for w, prog in enumerate(self.programs):
+            for p, (step, oi) in enumerate(prog):
+                op = self.ops[oi]
+                a = self.acs[op.new_ac].ref
+                if step == "alloc_kmem_cache_cpus":
+                    self.sites.append(StoreSite(len(self.sites), w, p, "ac_init", a, 1, f"init {self.acs[op.new_ac].label}"))
+                elif step == "publish_cpu_cache":
+                    self.sites.append(StoreSite(len(self.sites), w, p, "cpu_cache", op.cache, op.new_ac,
+                                                f"{self.caches[op.cache]}->cpu_cache = {self.acs[op.new_ac].label}"))
+                elif step == "publish_cache":
+                    self.sites.append(StoreSite(len(self.sites), w, p, "visible", op.cache, 1,
+                                                f"publish {self.caches[op.cache]}"))
+        sdom = tuple(s.id for s in self.sites)
+        self.pending = Family("sb_pending", "finite", True, (0, 1), sdom, 0,
+                              "a store still in its writer CPU's store buffer (docs/memory.md)")
+        self.ac_init = Family("ac_init", "finite", True, (0, 1), self.refs, 0,
+                              "the array cache's initialization is visible to other CPUs")
+        self.F["sb_pending"] = self.pending
+        self.F["ac_init"] = self.ac_init
+
+    def _site_value(self, s: "StoreSite") -> Expr:
+        return Const(self.acs[s.value].ref) if s.family == "cpu_cache" else Const(s.value)
+
+    def view(self, fam: str, idx: Expr | int, viewer: CpuTerm | None) -> Expr:
+        """`fam[idx]` as CPU `viewer` sees it: its own writer's pending stores forwarded (None: memory only).
+
+        `viewer` is a CPU term; a writer passes its WriterCpu, so it reads its own stores.
+        """
+        mem = Read(self.F[fam], idx)
+        if self.memory == "sc" or viewer is None:
+            return mem
+        out: Expr = mem
+        for w in range(len(self.programs)):
+            own: Expr = mem
+            for s in self.sites:  # later sites override earlier ones
+                if s.writer != w or s.family != fam or (isinstance(idx, int) and idx != s.index):
+                    continue
+                hit = self.pending_at(s) if isinstance(idx, int) else And(idx == s.index, self.pending_at(s))
+                own = Ite(hit, self._site_value(s), own)
+            if own is not mem:
+                out = Ite(_cpu_eq(viewer, WriterCpu(w)), own, out) if not isinstance(viewer, WriterCpu) \
+                    else (own if viewer.writer == w else out)
+        return out
+
+    def pending_at(self, s: "StoreSite") -> Expr:
+        return Read(self.pending, s.id) == 1
+
+    def ordered_before(self, s: "StoreSite") -> list["StoreSite"]:
+        """The earlier sites of the same writer that must flush before `s`."""
+        prog = self.programs[s.writer]
+        out = []
+        for e in self.sites:
+            if e.writer != s.writer or e.pos >= s.pos:
+                continue
+            # smp_mb orders by waiting for the buffer (its guard), and only when it runs; smp_wmb statically
+            if self.memory == "tso" or any(prog[q][0] == "smp_wmb" for q in range(e.pos + 1, s.pos)):
+                out.append(e)
+        return out
+
+    def flush_actions(self) -> list[Action]:
+        out: list[Action] = []
+        for s in self.sites:
+            guard = And(self.pending_at(s), *[Not(self.pending_at(e)) for e in self.ordered_before(s)])
+            fam = self.F[s.family]
+            out.append(Action("flush", "flush", guard,
+                              (Assign(fam, s.index, self._site_value(s)), Assign(self.pending, s.id, Const(0))),
+                              writer=s.writer, on_cpu=WriterCpu(s.writer), function="store buffer",
+                              text=f"flush: {s.text} becomes visible"))
+        return out
+
+    def drained(self, w: int) -> Expr:
+        return And(*[Not(self.pending_at(s)) for s in self.sites if s.writer == w])
 
     # -- helpers
     def is_ac(self, e: Expr) -> Expr:
@@ -352,8 +464,9 @@ class _Builder:
     def st_of(self, ref: Expr) -> Expr:
         return Read(self.st, ref)
 
-    def any_visible(self) -> Expr:
-        return Or(*[Read(self.visible, k) for k in range(len(self.caches))])
+    def any_visible(self, viewer: CpuTerm | None = None) -> Expr:
+        return Or(*[self.view("visible", k, viewer) == 1 if self.memory != "sc" else Read(self.visible, k)
+                    for k in range(len(self.caches))])
 
     def _program(self, w: int) -> list[tuple[str, int]]:
         """The writer's whole program: (step, op index) for each position."""
@@ -362,7 +475,7 @@ class _Builder:
             if op.writer != w:
                 continue
             order = self.spec.create_steps if op.kind == "create" else self.spec.tune_steps
-            prog.extend((s, oi) for s in order)
+            prog.extend((s, oi) for s in order if self.spec.memory != "sc" or s not in BARRIER_STEPS)
         return prog
 
     def kick_condition(self, prev: Expr) -> tuple[Expr, str]:
@@ -385,17 +498,17 @@ class _Builder:
             last = p == L - 1
             base_guard: Expr = Read(self.pc, me) == p
             if p == 0:
-                base_guard = And(base_guard, self.any_visible())
+                base_guard = And(base_guard, self.any_visible(me))
             fin: list[Assign | AssignAll] = [Assign(self.pc, me, Const(0 if last else p + 1))]
             if last:
                 fin.append(Assign(self.held, me, Const(NONE)))
             fn, text = KERNEL[step]
             if step == "cpu_cache_get":
                 for k in range(len(self.caches)):
-                    upd = (Assign(self.held, me, Read(self.cpu_cache, k)),) + tuple(fin)
+                    upd = (Assign(self.held, me, self.view("cpu_cache", k, me)),) + tuple(fin)
                     if last:  # the loaded reference dies at once
                         upd = upd[:1] + tuple(fin)
-                    out.append(Action(step, "cpu", And(base_guard, Read(self.visible, k) == 1), upd, pc=p,
+                    out.append(Action(step, "cpu", And(base_guard, self.view("visible", k, me) == 1), upd, pc=p,
                                       choice=k, function=fn, text=f"ac = cpu_cache_get({self.caches[k]})"))
                 continue
             upd_l: list[Assign | AssignAll] = []
@@ -414,11 +527,17 @@ class _Builder:
                 m = Read(self.mutex)
                 upd_l.append(Assign(self.mutex, None, Ite(Read(self.rlocked, me) == 1, 0, m)))
                 upd_l.append(Assign(self.rlocked, me, Const(0)))
+            elif step == "loop":  # what-if: the section may run its previous step again, forever
+                back = max(p - 1, 0)  # (first: the loop spins on itself)
+                out.append(Action(step, "cpu", base_guard, (Assign(self.pc, me, Const(back)),), pc=p,
+                                  function=fn, text="loop: back to " + order[back]))
             out.append(Action(step, "cpu", base_guard, tuple(upd_l + fin), pc=p, touches=touches, function=fn, text=text))
         # the IPI handler
         pending = Or(*[Read(f, me) == 1 for f in self.ipi])
         # knob ipi_waits_for_irqs_on (the kernel: an IPI is taken only with IRQs enabled)
         may_take = Read(self.irq, me) == 0 if self.spec.ipi_waits_for_irqs_on else TRUE
+        if self.spec.ipi_only_with_irqs_off:  # knob (what-if): the handler runs only inside an IRQs-off section
+            may_take = Read(self.irq, me) == 1
         out.append(Action("ipi_handler", "ipi", And(may_take, pending),
                           tuple(Assign(f, me, Const(0)) for f in self.ipi),
                           function=KERNEL["ipi_handler"][0], text=KERNEL["ipi_handler"][1]))
@@ -437,17 +556,17 @@ class _Builder:
             # a reaper is a task on CPU `me`: it runs only while no reader section is open there
             base_guard = And(Read(self.kpc, me) == p, Read(self.pc, me) == 0)
             if p == 0:
-                base_guard = And(base_guard, self.any_visible())
+                base_guard = And(base_guard, self.any_visible(me))
             fin: list[Assign | AssignAll] = [Assign(self.kpc, me, Const(nxt))]
             if last:
                 fin.append(Assign(self.kheld, me, Const(NONE)))
             fn, text = KERNEL[step]
             if step == "cpu_cache_get":
                 for k in range(len(self.caches)):
-                    upd = (Assign(self.kheld, me, Read(self.cpu_cache, k)),) + tuple(fin)
+                    upd = (Assign(self.kheld, me, self.view("cpu_cache", k, me)),) + tuple(fin)
                     if last:
                         upd = tuple(fin)
-                    out.append(Action(step, "reaper", And(base_guard, Read(self.visible, k) == 1), upd, pc=p,
+                    out.append(Action(step, "reaper", And(base_guard, self.view("visible", k, me) == 1), upd, pc=p,
                                       choice=k, function="cache_reap()", text=f"ac = cpu_cache_get({self.caches[k]})"))
                 continue
             if step == "mutex_trylock":
@@ -477,6 +596,7 @@ class _Builder:
     # -- writers
     def writer_actions(self) -> list[Action]:
         out: list[Action] = []
+        site_at = {(s.writer, s.pos): s for s in self.sites}
         for w, prog in enumerate(self.programs):
             wcpu = WriterCpu(w)
             prev = Read(self.prev, w)
@@ -497,27 +617,38 @@ class _Builder:
                 upd: list[Assign | AssignAll] = []
                 touches = None
                 targets = None
+                site = site_at.get((w, p))
                 if step == "mutex_lock":
                     guard = Read(self.mutex) == 0
                     upd = [Assign(self.mutex, None, Const(1 + w))]
                 elif step == "mutex_unlock":
                     m = Read(self.mutex)
                     upd = [Assign(self.mutex, None, Ite(m == 1 + w, 0, m))]
+                    if self.memory != "sc":  # a release; modelled as waiting for the store buffer (stronger)
+                        guard = self.drained(w)
+                elif step in BARRIER_STEPS:
+                    if step == "smp_mb":  # the smp_mb() of kick_all_cpus_sync(): taken only when the kick is
+                        when, reason = self.kick_condition(prev)
+                        guard = self.drained(w)
                 elif step == "alloc_kmem_cache_cpus":
                     upd = [Assign(self.st, a, Const(FRESH))]
+                    if site is not None:
+                        upd.append(Assign(self.pending, site.id, Const(1)))
                 elif step == "load_prev":
-                    upd = [Assign(self.prev, w, Read(self.cpu_cache, k))]
+                    upd = [Assign(self.prev, w, self.view("cpu_cache", k, wcpu))]
                     text = f"prev = {self.caches[k]}->cpu_cache"
                 elif step == "publish_cpu_cache":
-                    old = Read(self.cpu_cache, k)
+                    old = self.view("cpu_cache", k, wcpu)
                     sa = Read(self.st, a)
                     upd = [
                         Assign(self.st, old, Ite(self.st_of(old) == LIVE, RETIRED, self.st_of(old))),
                         Assign(self.st, a, Ite(sa == FRESH, LIVE, sa)),
-                        Assign(self.cpu_cache, k, Const(a)),
+                        Assign(self.cpu_cache, k, Const(a)) if site is None else Assign(self.pending, site.id, Const(1)),
                     ]
                     text = f"{self.caches[k]}->cpu_cache = {self.acs[op.new_ac].label}"
                 elif step == "smp_call_function":
+                    if self.memory != "sc":  # the barrier is its own step here
+                        text = "smp_call_function(do_nothing): IPI every other CPU"
                     when, reason = self.kick_condition(prev)
                     x = Bound("x")
                     targets = {"others": Not(_cpu_eq(x, wcpu)), "all": TRUE, "self": _cpu_eq(x, wcpu),
@@ -535,10 +666,12 @@ class _Builder:
                     else:
                         upd = [Assign(self.st, prev, Const(FREED))]
                 elif step == "publish_cache":
-                    upd = [Assign(self.visible, k, Const(1))]
+                    upd = [Assign(self.visible, k, Const(1)) if site is None else Assign(self.pending, site.id, Const(1))]
                     name = self.caches[k]
                     if self.memcg[k]:
-                        fn, text = KERNEL["publish_cache@memcg"][0], f"smp_wmb(); arr->entries[idx] = {name}"
+                        fn = KERNEL["publish_cache@memcg"][0]
+                        text = f"smp_wmb(); arr->entries[idx] = {name}" if self.memory == "sc" else \
+                            f"arr->entries[idx] = {name}"
                     else:
                         text = f"list_add(&{name}->list, &slab_caches)"
                 if not (isinstance(when, Const) and when.value == 0):
@@ -587,6 +720,10 @@ class _Builder:
         ref = act.touches
         assert ref is not None
         out = {"no_use_after_free": And(self.is_ac(ref), In(self.st_of(ref), (UNALLOC, FREED)))}
+        if self.memory != "sc" and act.actor != "writer":
+            # an array cache whose initialization this CPU cannot see yet is uninitialized memory to it
+            out["no_use_after_free"] = Or(out["no_use_after_free"],
+                                          And(self.is_ac(ref), self.view("ac_init", ref, Self()) == 0))
         if act.actor != "writer":
             out["no_access_after_drain"] = And(self.is_ac(ref), self.st_of(ref) == DRAINED)
             out["no_null_cpu_cache"] = ref == NULL
@@ -598,7 +735,7 @@ class _Builder:
         on holds the array cache it replaces."""
         assert act.on_cpu is not None
         x = Bound("x")
-        cur = Read(self.cpu_cache, self.ops[act.op].cache)  # type: ignore[index]
+        cur = self.view("cpu_cache", self.ops[act.op].cache, act.on_cpu)  # type: ignore[index]
         return And(act.guard, self.is_ac(cur),
                    Exists(x, And(Not(_cpu_eq(x, act.on_cpu)), Read(self.held, x) == cur)))
 
@@ -620,9 +757,9 @@ class _Builder:
         holders = [self.held] + ([self.kheld] if self.spec.reapers else [])
         for h in holders:
             for ac in self.acs:
+                vis = Read(self.visible, ac.cache) if self.memory == "sc" else self.view("visible", ac.cache, x)
                 fresh_parts.append(Forall(x, Implies(Read(h, x) == ac.ref,
-                                                     And(Read(self.st, ac.ref) != FRESH,
-                                                         Read(self.visible, ac.cache) == 1))))
+                                                     And(Read(self.st, ac.ref) != FRESH, vis == 1))))
         witness = [self.publish_witness(act) for act in actions
                    if act.actor == "writer" and act.step == "publish_cpu_cache" and not act.skipped
                    and self.ops[act.op].kind == "tune"]  # type: ignore[index]
@@ -650,6 +787,9 @@ class _Builder:
             init.update({"reaper_pc": 0, "reaper_ac": NONE, "reaper_locked": 0})
         if self.reader_mutex:
             init["reader_locked"] = 0
+        if self.sites:
+            init["sb_pending"] = {s.id: 0 for s in self.sites}
+            init["ac_init"] = {a.ref: int(a.index in self.boot_ac.values()) for a in self.acs}
         return init
 
 
@@ -682,7 +822,7 @@ def _subst_update(upd: Update, old: CpuTerm, new: CpuTerm) -> Update:
 def build(spec: "Spec") -> System:
     """The transition system of one spec: the model's properties, then the spec's ``[[property]]`` ones."""
     b = _Builder(spec)
-    actions = b.cpu_actions() + b.writer_actions()
+    actions = b.cpu_actions() + b.writer_actions() + (b.flush_actions() if b.sites else [])
     props = b.properties(actions)
     done = And(*[Read(b.wpc, w) == len(prog) for w, prog in enumerate(b.programs)])
     system = System(

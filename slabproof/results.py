@@ -49,6 +49,9 @@ class Trace:
     steps: tuple[TraceStep, ...]
     initial: dict[str, str]
     conclusion: str  # one sentence: what the last state shows
+    # a lasso (liveness under fairness): steps[loop_start:] repeat forever, returning to the state before
+    # steps[loop_start] (an empty cycle: the last state repeats); None: not a lasso
+    loop_start: int | None = None
 
     @builtins.property  # `property` is a field of this class
     def length(self) -> int:

@@ -51,6 +51,14 @@ PINNED = {
     "whatif-deadlock-state-property": (961, 2510, 47),  # the same system, plus a user property
     "whatif-publish-before-alloc": (4248, 15285, 41),
     "whatif-two-writers-no-mutex": (31040, 106312, 26),
+    "whatif-reader-section-loops": (619, 1592, 38),
+    "whatif-ipi-handled-only-with-irqs-off": (553, 1259, 37),
+    "memory-relaxed-memcg-create-2cpu": (712, 2206, 21),
+    "memory-relaxed-tune-2cpu": (370, 904, 34),
+    "memory-relaxed-tune-with-wmb-2cpu": (665, 1610, 50),
+    "memory-tso-memcg-if-prev-2cpu": (1728, 4758, 47),
+    "whatif-tso-kick-without-smp-mb": (511, 1337, 33),
+    "whatif-relaxed-memcg-publish-without-smp-wmb": (792, 2558, 20),
 }
 
 SPEC_IDS = [p.stem for p in shipped()]
@@ -109,9 +117,18 @@ def _violating_specs():
     for p in shipped():
         s = spec.load(p)
         for prop in s.expect.violates or ():
-            if prop != "writer_terminates":
+            if prop not in model.LIVENESS_PROPERTIES:
                 out.append((p.stem, prop))
     return out
+
+
+@pytest.mark.parametrize("name", [p.stem for p in shipped()
+                                  if model.FAIRNESS in (spec.load(p).expect.violates or ())])
+def test_fairness_lasso_replays_and_is_fair(name):
+    from .test_fairness import check_lasso
+
+    system, r = explored(str(SPECS / f"{name}.toml"))
+    check_lasso(system, r.prop(model.FAIRNESS).trace)
 
 
 @pytest.mark.parametrize("name,prop", _violating_specs())
@@ -153,7 +170,7 @@ def test_each_property_is_caught_by_some_shipped_spec():
         _, r = explored(str(p))
         caught.update(r.violated)
     expected = {"no_use_after_free", "no_access_after_drain", "no_null_cpu_cache", "fresh_unreachable",
-                "writer_terminates"}
+                "writer_terminates", "writer_waits_end_under_fairness"}
     assert expected <= caught
 
 

@@ -38,10 +38,13 @@ MAX_SHOWN = 200  # characters of one value (a path, a key, a step name) echoed i
 KNOBS: dict[str, tuple[Any, ...]] = {
     "ipi_to": ("others", "all", "self", "none"),  # whom smp_call_function() interrupts
     "ipi_waits_for_irqs_on": (True, False),  # a CPU runs the IPI handler only while its IRQs are on
+    "ipi_only_with_irqs_off": (False, True),  # what-if: the IPI handler runs only while the CPU's IRQs are off
     "writer_waits_for_idle_cpu": (True, False),  # the writer steps only while its CPU is outside a reader section
 }
 
-TOP_KEYS = ("description", "cpus", "ipi", "reapers", "cache", "writer", "steps", "property", "expect") + tuple(KNOBS)
+MEMORY_MODELS = ("sc", "tso", "relaxed")  # docs/memory.md
+
+TOP_KEYS = ("description", "cpus", "ipi", "memory", "reapers", "cache", "writer", "steps", "property", "expect") + tuple(KNOBS)
 CACHE_KEYS = ("name", "boot", "memcg")
 WRITER_KEYS = ("cpu", "script", "migrate")
 STEPS_KEYS = ("reader", "reaper", "create", "tune")
@@ -152,13 +155,21 @@ class Spec:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     ipi_to: str = "others"
     ipi_waits_for_irqs_on: bool = True
+    ipi_only_with_irqs_off: bool = False
     writer_waits_for_idle_cpu: bool = True
     properties: tuple[PropertySpec, ...] = ()  # the spec's own [[property]] tables, in file order
+    memory: str = "sc"  # "sc" | "tso" | "relaxed" (docs/memory.md)
 
     def with_cpus(self, n: int) -> "Spec":
         """The same configuration with `n` CPUs (validated like the file's own value)."""
         _check_cpus(self.path, n, self.writers, "--cpus", None)
         return _replace(self, cpus=n)
+
+    def with_memory(self, mode: str) -> "Spec":
+        """The same configuration under memory model `mode` (``--memory``)."""
+        if mode not in MEMORY_MODELS:
+            raise SpecError("--memory", "", f"unknown memory model {mode!r}; valid: {_choices(MEMORY_MODELS)}")
+        return _replace(self, memory=mode)
 
 
 def _replace(spec: Spec, **kw: Any) -> Spec:
@@ -342,6 +353,9 @@ def loads(text: str, path: str = "<spec>") -> Spec:
     if ipi not in IPI_CONDITIONS:
         raise r.fail("ipi", f"unknown IPI condition {ipi!r}; valid: {_choices(IPI_CONDITIONS)}")
     reapers = r.typed(data, "reapers", bool, "", False)
+    memory = r.typed(data, "memory", str, "", "sc")
+    if memory not in MEMORY_MODELS:
+        raise r.fail("memory", f"unknown memory model {memory!r}; valid: {_choices(MEMORY_MODELS)}")
     knobs: dict[str, Any] = {}
     for knob, valid in KNOBS.items():
         v = r.typed(data, knob, type(valid[0]), "", valid[0])
@@ -494,6 +508,7 @@ def loads(text: str, path: str = "<spec>") -> Spec:
         expect=Expect(verdict, violates, tuple(witnesses)),
         raw=data,
         **knobs,
+        memory=memory,
     )
     if user_props:
         _check_property_exprs(r, spec, user_props)

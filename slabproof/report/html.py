@@ -50,6 +50,8 @@ table.state th {{ box-sizing: border-box; padding: 2px 6px; white-space: nowrap;
   text-align: left; vertical-align: bottom; background: #fafafa; }}
 table.state td {{ box-sizing: border-box; padding: 2px 6px; white-space: nowrap; border-bottom: 1px solid #eee; }}
 table.pinned th {{ height: {HEAD_H}px; }}
+li.cycle {{ color: #2e7d32; }}
+li.cycle::marker {{ content: "\\21BB  " counter(list-item) ". "; }}
 table.state td.chg {{ background: #fff3c4; font-weight: 600; }}
 table.state tr.viol td {{ background: #fdecea; }}
 table.state tr.viol td.chg {{ background: #f8c4c0; }}
@@ -299,6 +301,22 @@ def _column(key: str) -> str:
     return glossary.link(base, key)
 
 
+def in_cycle(trace: Trace, index: int) -> bool:
+    """Whether 1-based step `index` is in the repeating part of a lasso trace."""
+    return trace.loop_start is not None and index > trace.loop_start
+
+
+def cycle_text(trace: Trace) -> str:
+    """One sentence on the lasso's cycle (empty for a trace that is not a lasso)."""
+    if trace.loop_start is None:
+        return ""
+    n = len(trace.steps)
+    if trace.loop_start >= n:
+        return f"After step {n} the run stays in the last state forever (a cycle of no step)."
+    return (f"A lasso: steps {trace.loop_start + 1} to {n} (marked &#8635;, green) form the cycle, which returns "
+            f"to the state after step {trace.loop_start} and repeats forever.")
+
+
 def steps_list(trace: Trace, prefix: str = "") -> str:
     """Every step in words, in full (what a screen reader or a text search finds)."""
     items = []
@@ -310,6 +328,9 @@ def steps_list(trace: Trace, prefix: str = "") -> str:
         if st.note:
             what += f" <i>({escape(st.note)})</i>"
         cls = ' class="violating"' if st.violating else ""
+        if in_cycle(trace, st.index):
+            cls = ' class="cycle"'
+            what += " <i>(in the cycle that repeats forever)</i>"
         items.append(f'<li value="{st.index}"{cls} data-step="{st.index}" id="{prefix}li-{st.index}">{what}</li>')
     return "<ol class=\"steps\">" + "".join(items) + "</ol>"
 
@@ -439,7 +460,8 @@ def _summary(trace: Trace, property_doc: str, prefix: str = "") -> str:
             f"<p>{escape(trace.conclusion)}</p>"
             + (f'<p>The violating step is <a href="#{prefix}step-{viol.index}">step {viol.index}</a> '
                f"({escape(viol.actor)}: {escape(viol.step)}), in red.</p>" if viol else "")
-            + f"<p>{trace.length} steps" + (" plus the violating one" if viol else "") + ".</p></div>"
+            + f"<p>{trace.length} steps" + (" plus the violating one" if viol else "") + ".</p>"
+            + (f'<p class="lasso">{cycle_text(trace)}</p>' if trace.loop_start is not None else "") + "</div>"
             + (f'<p class="story">{escape(tale)}</p>' if tale else ""))
 
 

@@ -37,7 +37,8 @@ explorer with ``symmetry=False``.
 
 Not exported: ``writer_terminates`` (from every reachable state every writer
 can still finish) is a branching-time property, neither an assertion nor an
-LTL formula; the exported model marks every loop head as a valid end state,
+LTL formula, and ``writer_waits_end_under_fairness`` is liveness under the
+fairness of docs/liveness.md; the exported model marks every loop head as a valid end state,
 so pan does not report deadlocks either. Symmetry reduction is not applied.
 """
 
@@ -67,7 +68,7 @@ from slabproof.lang.expr import (
 )
 from slabproof.model import Action, System
 
-NOT_EXPORTED = ("writer_terminates",)
+NOT_EXPORTED = ("writer_terminates", "writer_waits_end_under_fairness")
 
 # Promela's reserved words (SPIN 6), which no generated name may take.
 KEYWORDS = frozenset("""
@@ -330,8 +331,8 @@ class _Exporter:
         """(actor, action, CPU) for each transition, in the explorer's instance order."""
         out: list[tuple[str, Action, int | None]] = []
         for act in self.system.actions:
-            if act.actor == "writer":
-                out.append((f"writer{act.writer}", act, None))
+            if act.actor in ("writer", "flush"):  # (a flush: the writer CPU's store buffer, one instance)
+                out.append((f"writer{act.writer}" + (".flush" if act.actor == "flush" else ""), act, None))
                 continue
             for c in range(self.system.ncpus):
                 out.append((f"cpu{c}" if act.actor == "cpu" else f"cpu{c}.{act.actor}", act, c))
@@ -396,9 +397,9 @@ class _Exporter:
             " * many states as 'slabproof check --no-symmetry --engine explicit' explores.",
             " * Witnesses ('sometimes' properties): spin -DWITNESSES -a FILE; 'assertion violated wit_NAME'",
             " * then means the property is witnessed.",
-            f" * Not exported: {', '.join(NOT_EXPORTED)} (a branching-time property: from every reachable",
-            " * state every writer can still finish); loop heads are valid end states, so pan reports no",
-            " * deadlock. No symmetry reduction.",
+            f" * Not exported: {', '.join(NOT_EXPORTED)} (liveness: the first branching-time, from every",
+            " * reachable state every writer can still finish; the second under fairness, lassos); loop",
+            " * heads are valid end states, so pan reports no deadlock. No symmetry reduction.",
             " */",
             "",
         ]

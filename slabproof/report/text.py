@@ -154,6 +154,13 @@ def stats_text(r: EngineResult) -> Text:
         t.append("IPIs sent per operation: " + "; ".join(
             f"writer{o.writer} {o.op}: {o.ipis if o.ipis is not None else 'not reached'}" for o in r.ipis_per_op))
         t.append(f"; total {r.ipis_total}\n")
+    fair = r.extra.get("fairness")
+    if fair:
+        t.append(f"liveness assumes: {fair['assumption']}\n")
+        if "without_fairness" in fair:
+            t.append(f"without fairness: {fair['without_fairness']}\n", style="dim")
+        if "undecided" in fair:
+            t.append(f"writer_waits_end_under_fairness undecided: {fair['undecided']}\n", style="yellow")
     if r.never_fired and r.complete:  # after a partial search the list would mean nothing
         t.append("steps that never fired: " + ", ".join(r.never_fired) + "\n", style="yellow")
     return t
@@ -191,10 +198,15 @@ def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
         elif st.ipis_sent:
             detail = f"{st.text} -> {', '.join(st.ipi_targets)}"
         cell.append("\n" + detail, style="red" if st.violating else "dim")
-        row: list[Any] = [str(st.index)] + [""] * len(lanes)
+        cyc = trace.loop_start is not None and st.index > trace.loop_start
+        row: list[Any] = [f"\u21bb{st.index}" if cyc else str(st.index)] + [""] * len(lanes)
         row[1 + list(lanes).index(st.column)] = cell
         t.add_row(*row)
     t.caption = trace.conclusion
+    if trace.loop_start is not None:
+        n = len(trace.steps)
+        t.caption += (" [lasso: the last state repeats forever]" if trace.loop_start >= n else
+                      f" [lasso: steps marked \u21bb ({trace.loop_start + 1}-{n}) repeat forever]")
     t.caption_justify = "left"
     return t
 

@@ -25,6 +25,7 @@ from slabproof.results import (
     Gap,
     Method,
     ProofOutcome,
+    PropertyResult,
     PropertyVerdict,
     SpecOutcome,
     SpecVerdict,
@@ -240,13 +241,15 @@ def spec_files(paths: Sequence[str]) -> list[str]:
     return out
 
 
-def load_all(paths: Iterable[str], cpus: int | None = None) -> list[Spec]:
+def load_all(paths: Iterable[str], cpus: int | None = None, memory: str | None = None) -> list[Spec]:
     """Load and validate every spec before anything runs (so bad input stops everything)."""
     specs = []
     for p in paths:
         s = load(p)
         if cpus is not None:
             s = s.with_cpus(cpus)
+        if memory is not None:
+            s = s.with_memory(memory)
         specs.append(s)
     return specs
 
@@ -458,12 +461,25 @@ def compare(spec: Spec, results: Sequence[EngineResult]) -> tuple[bool, str, str
     return v.status == Status.MATCH, v.why, v.why if v.status == Status.DISAGREE else ""
 
 
+def not_supported(name: str, system: model.System, why: str) -> EngineResult:
+    """An engine that cannot encode `system`: UNKNOWN, every property undecided, the reason said."""
+    props = [PropertyResult(p.name, p.kind, p.doc, None) for p in system.properties]
+    for i, lp in enumerate(model.LIVENESS_PROPERTIES):
+        props.insert(min(4 + i, len(props)), PropertyResult(lp, "always", model.PROPERTY_DOCS[lp], None))
+    return EngineResult(engine=name, spec=system.spec.path, cpus=system.ncpus, verdict=Verdict.UNKNOWN,
+                        reason=f"not supported: {why}", complete=False, properties=tuple(props))
+
+
 def run_spec(spec: Spec, opts: RunOptions) -> SpecOutcome:
     """Every requested engine on one spec, each result as the engine gave it, and the combined verdict."""
     system = model.build(spec)
     shared = Handoff()
     results = []
     for name in opts.engines:
+        if name != "explicit" and spec.memory != "sc":
+            results.append(not_supported(name, system, f"memory model {spec.memory!r}: the Z3 encodings are "
+                                                       "sequentially consistent (docs/memory.md)"))
+            continue
         try:
             results.append(_REGISTRY[name](system, opts, shared))
         except KeyboardInterrupt as e:  # outside the engine's own handler (or in the exploration feeding it)
@@ -535,6 +551,11 @@ def prove_spec(spec: Spec, opts: RunOptions) -> ProofOutcome:
     length); else UNKNOWN, with each engine's reason."""
     from slabproof.z3 import bmc, houdini, recheck
 
+    if spec.memory != "sc":  # never a proof of the sequentially consistent model passed off as this one
+        return ProofOutcome(spec=spec.path, name=spec.name, cpus=spec.cpus, expected=spec.expect.verdict,
+                            status="UNKNOWN", scope="",
+                            why=f"not supported: memory model {spec.memory!r} (the Z3 encodings are "
+                                "sequentially consistent; docs/memory.md)", results=(), matches=False)
     system = model.build(spec)
     shared = Handoff()
     opts = replace(opts, engines=("explicit", "param", "induction"), prove=True)

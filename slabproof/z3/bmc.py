@@ -45,7 +45,7 @@ from typing import Any, Sequence
 
 import z3
 
-from slabproof.model import PROPERTY_DOCS, Property, System
+from slabproof.model import FAIRNESS, PROPERTY_DOCS, Property, System
 from slabproof.results import EngineResult, PropertyResult, Trace, Verdict
 from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
@@ -53,6 +53,8 @@ from slabproof.z3.symbolic import FixedEncoding, SolverGaveUp
 DEFAULT_MAX_DEPTH = 64
 LIVENESS = "writer_terminates"
 NOT_APPLICABLE = {LIVENESS: "a liveness property: bounded model checking does not decide it "
+                            "(the explicit engine does)",
+                  FAIRNESS: "a liveness property under fairness (lassos): bounded model checking does not decide it "
                             "(the explicit engine does)"}
 
 
@@ -189,6 +191,7 @@ def run(system: System, *, max_depth: int | None = None, complete_depth: int | N
         else:
             props.append(PropertyResult(p.name, p.kind, p.doc, None))
     props.insert(min(4, len(props)), PropertyResult(LIVENESS, "always", PROPERTY_DOCS[LIVENESS], None))
+    props.insert(min(5, len(props)), PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
     violated = any(p.kind == "always" and p.holds is False for p in props)
     if violated and reason != "interrupted":  # (an interrupted run keeps its traces but decides nothing)
         verdict = Verdict.VIOLATED

@@ -535,6 +535,7 @@ def lemmas(system: System) -> list[Lemma]:
 # the proof pipeline over one encoding
 
 LIVENESS = "writer_terminates"
+FAIRNESS = "writer_waits_end_under_fairness"
 
 
 @dataclass
@@ -1002,6 +1003,7 @@ def to_result(system: System, pf: Proof, seconds: float, engine: str, scope: str
         else:
             props.append(PropertyResult(p.name, p.kind, p.doc, True if p.name in pf.proved else None))
     props.insert(min(4, len(props)), PropertyResult(LIVENESS, "always", PROPERTY_DOCS[LIVENESS], None))
+    props.insert(min(5, len(props)), PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
     always = [p.name for p in system.properties if p.kind == "always"]
     proved_all = not pf.reason and all(n in pf.proved for n in always)
     verdict = Verdict.SAFE if proved_all else Verdict.UNKNOWN

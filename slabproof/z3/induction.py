@@ -38,7 +38,8 @@ from slabproof.z3 import houdini
 from slabproof.z3.symbolic import FixedEncoding
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
-                                    "(the explicit engine decides it)"}
+                                    "(the explicit engine decides it)",
+                  houdini.FAIRNESS: "a liveness property under fairness: an inductive invariant proves safety only"}
 
 
 def prove(system: System, states: Sequence[tuple[int, ...]], slots: Sequence[tuple[str, int | None]], *,

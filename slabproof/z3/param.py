@@ -38,7 +38,8 @@ from slabproof.z3 import houdini
 from slabproof.z3.symbolic import GroundEncoding, NotSupported
 
 NOT_APPLICABLE = {houdini.LIVENESS: "a liveness property: an inductive invariant proves safety only "
-                                    "(the explicit engine decides it, for its number of CPUs)"}
+                                    "(the explicit engine decides it, for its number of CPUs)",
+                  houdini.FAIRNESS: "a liveness property under fairness: an inductive invariant proves safety only"}
 SCOPE = "any number of CPUs"
 
 

@@ -34,14 +34,15 @@ from typing import Any, Sequence
 import z3
 
 from slabproof.lang.expr import Expr
-from slabproof.model import PROPERTY_DOCS, System
+from slabproof.model import FAIRNESS, PROPERTY_DOCS, System
 from slabproof.results import EngineResult, PropertyResult, Verdict
 from slabproof.z3 import symbolic
 from slabproof.z3.symbolic import NotSupported, ParamEncoding, SolverGaveUp
 
 SCOPE = "any number of CPUs, quantified"
 LIVENESS = "writer_terminates"
-NOT_APPLICABLE = {LIVENESS: "a liveness property: an inductive invariant proves safety only"}
+NOT_APPLICABLE = {LIVENESS: "a liveness property: an inductive invariant proves safety only",
+                  FAIRNESS: "a liveness property under fairness: an inductive invariant proves safety only"}
 
 
 def run(system: System, invariant: Sequence[Expr], *, timeout: float | None = None,
@@ -108,6 +109,7 @@ def run(system: System, invariant: Sequence[Expr], *, timeout: float | None = No
     for p in system.properties:
         props.append(PropertyResult(p.name, p.kind, p.doc, True if p.name in proved else None))
     props.insert(min(4, len(props)), PropertyResult(LIVENESS, "always", PROPERTY_DOCS[LIVENESS], None))
+    props.insert(min(5, len(props)), PropertyResult(FAIRNESS, "always", PROPERTY_DOCS[FAIRNESS], None))
     ok = not reason and all(p.name in proved for p in always)
     return EngineResult(
         engine="recheck",

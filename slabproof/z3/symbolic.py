@@ -426,10 +426,12 @@ class FixedEncoding(_Encoding):
         self.cpu_terms: list[CpuRef] = list(range(self.ncpus))
         self.instances: list[Instance] = []
         for ai, act in enumerate(system.actions):
-            cpus: list[int | None] = list(range(self.ncpus)) if act.actor != "writer" else [None]
+            cpus: list[int | None] = list(range(self.ncpus)) if act.actor not in ("writer", "flush") else [None]
             for c in cpus:
                 if act.actor == "writer":
                     actor = column = f"writer{act.writer}"
+                elif act.actor == "flush":
+                    actor, column = f"writer{act.writer}.flush", f"writer{act.writer}"
                 elif act.actor == "cpu":
                     actor = column = f"cpu{c}"
                 else:
@@ -783,9 +785,9 @@ class GroundEncoding(FixedEncoding):
         self.witnesses = len(fresh) - 1 if "self" in fresh else len(fresh)  # fresh terms free for witnesses
         self.instances = []
         for ai, act in enumerate(system.actions):
-            if act.actor == "writer":
-                self.instances.append(Instance(len(self.instances), ai, None, f"writer{act.writer}",
-                                               f"writer{act.writer}"))
+            if act.actor in ("writer", "flush"):
+                name = f"writer{act.writer}" + (".flush" if act.actor == "flush" else "")
+                self.instances.append(Instance(len(self.instances), ai, None, name, f"writer{act.writer}"))
             else:
                 if self.self_pos is None:
                     raise ValueError("a CPU action needs a 'self' ground term")
@@ -1040,7 +1042,7 @@ class ParamEncoding(_Encoding):
         parts = []
         selves = []
         for act in self.system.actions:
-            c = self.fresh_cpu(f"self.{act.step}") if act.actor != "writer" else None
+            c = self.fresh_cpu(f"self.{act.step}") if act.actor not in ("writer", "flush") else None
             if c is not None:
                 selves.append(c)
             parts.append(self.step(act, s, t, c))
