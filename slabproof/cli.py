@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
@@ -144,8 +145,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="*", metavar="FILE",
                    help=f"spec files or directories (default: every *.toml in ./{DEFAULT_SPEC_DIR}/)")
     p.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
-    p.add_argument("--engine", default="all", metavar="NAME",
-                   help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
+    p.add_argument("--engine", default="all", metavar="NAME[,NAME...]",
+                   help="the engines to run, a comma-separated list (e.g. --engine explicit,bmc), or 'all' "
+                        "(default) -- see 'slabproof engines'; --engine explicit is the quick one")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="the table with one column per engine, each engine's own verdict and reason")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
     p.add_argument("--no-symmetry", action="store_true", help="do not reduce interchangeable CPUs")
     p.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
@@ -284,10 +288,18 @@ def _signal_name(e: BaseException) -> str:
     return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
 
 
+PIPE_WIDTH = 100  # the width of the output when standard output is not a terminal (COLUMNS overrides it)
+
+
 def _console() -> Console:
     if sys.stdout.isatty():
         return Console(highlight=False)
-    return Console(highlight=False, width=200, no_color=True, soft_wrap=False)
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = PIPE_WIDTH
+    width = width if 40 <= width <= 1000 else PIPE_WIDTH
+    return Console(highlight=False, width=width, no_color=True, soft_wrap=False)
 
 
 def cmd_check(args: argparse.Namespace, out: Console) -> int:
@@ -327,12 +339,21 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     opts.progress = bar
     outcomes: list[SpecOutcome] = []
     interrupted = False
+    # the default table streams: its header now, each spec's row when that spec finishes
+    stream = None if (args.json or args.mermaid or args.mutants or args.verbose) else \
+        report.CheckTable.fit([s.name for s in specs], out.width, engines)
+    if stream is not None:
+        out.print(stream.header())
     try:
         for s in specs:
             signals.check()
             if bar is not None:
                 bar.relabel(s.name)
             outcomes.append(runner.run_spec(s, opts))
+            if stream is not None:
+                if bar is not None:
+                    bar.close()
+                out.print(stream.row(outcomes[-1]))
             if any(r.reason == "interrupted" for r in outcomes[-1].results) or signals.received():
                 interrupted = True
                 break
@@ -340,6 +361,8 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         interrupted = True
         if len(outcomes) < len(specs):
             outcomes.append(runner.interrupted_outcome(specs[len(outcomes)], engines[0]))
+            if stream is not None:
+                out.print(stream.row(outcomes[-1]))
     signals.finishing()  # from here on a signal is noted, not raised: the partial results are written out whole
     if bar is not None:
         bar.close()
@@ -381,8 +404,13 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         out.print(mutants.table(matrix))
         out.print(mutants.summary(matrix))
     else:
-        out.print(report.summary_table(outcomes))
-        out.print(report.footer(outcomes, args.strict))
+        if stream is None:  # --verbose: the per-engine table, once every spec is done
+            out.print(report.summary_table(outcomes))
+        shown = args.verbose or named
+        reasons = report.reasons_text(outcomes) if shown else None
+        if reasons is not None:
+            out.print(reasons)
+        out.print(report.footer(outcomes, args.strict, reasons_shown=shown))
     for o, s in zip(outcomes, specs):
         show = args.traces == "all" or (args.traces == "auto" and (named or not o.matches))
         if not show:
