@@ -170,7 +170,7 @@ class CheckTable:
         room = width - fixed - 8  # "expected": safe or violated
         want = _VERDICT_W if not engines else min(_VERDICT_W, len("violated: ") + sum(len(e) + 2 for e in engines)
                                                    + (len("; undecided: ") + 8 if len(engines) > 1 else 0))
-        name_w = min(natural, max(14, room - want))
+        name_w = min(natural, max(22, room - want))  # the shipped names but the longest what-ifs stay whole
         verdict_w = max(8, min(room - name_w, 80))
         expected_w = 8
         return cls(width, name_w, verdict_w, expected_w, states_w, time_w, status_w)
