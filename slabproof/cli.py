@@ -24,7 +24,7 @@ from slabproof import __version__, checker
 from slabproof.checker import Limits
 from slabproof.lang.spec import Spec, SpecError, shown
 from slabproof.report import junit, outputs, text as report
-from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace
+from slabproof.results import Decision, EngineResult, Method, ProofOutcome, SpecOutcome, Trace
 from slabproof.run import mutants, runner, signals
 
 if TYPE_CHECKING:
@@ -431,6 +431,13 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
                 traces = sorted(cex, key=lambda t: t.length)[:1]
             for t in traces:
                 out.print(report.trace_table(t, report.lanes_for(r, len(s.writers))))
+        found = replayed_counterexample(o)
+        if found is not None and args.traces != "all":
+            r, t = found
+            out.print()
+            out.print(f"[bold]{o.name}[/bold] ({o.spec}): counterexample found by {r.engine}, replayed in the "
+                      f"explicit model")
+            out.print(report.trace_table(t, report.lanes_for(r, len(s.writers)), found_by=r.engine))
     if wrote:
         out.print(wrote)
     return status
@@ -454,6 +461,30 @@ def check_picture_args(args: argparse.Namespace, specs: Sequence[object]) -> Non
         raise SpecError(what, "", f"draws the trace of exactly one spec file; got {len(specs)}")
     if args.mermaid and args.json:
         raise SpecError("--mermaid", "", "prints a diagram, --json prints JSON; choose one")
+
+
+def replayed_counterexample(o: SpecOutcome) -> tuple[EngineResult, Trace] | None:
+    """The shortest counterexample the combined verdict credits to an engine other than the one whose
+    tables are printed (the explorer), when the explorer shows none -- it stopped at a limit, or was not
+    selected (``--engine bmc,param``): that engine's result and trace (the runner replayed it)."""
+    if o.combined is None:
+        return None
+    ex = next((r for r in o.results if r.engine == "explicit"), None)
+    if ex is not None and any(p.trace is not None and p.kind == "always" and p.holds is False for p in ex.properties):
+        return None
+    by = {r.engine: r for r in o.results}
+    best: tuple[EngineResult, Trace] | None = None
+    for p in o.combined.properties:
+        if p.decision != Decision.VIOLATED:
+            continue
+        for e in p.by:
+            r = by.get(e.engine)
+            if e.method != Method.TRACE or not e.replayed or r is None or r is ex:
+                continue
+            t = r.prop(p.name).trace
+            if t is not None and (best is None or t.length < best[1].length):
+                best = (r, t)
+    return best
 
 
 def pick_trace(outcome: SpecOutcome, prop: str | None) -> tuple[EngineResult, Trace] | None:

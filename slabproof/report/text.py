@@ -334,9 +334,12 @@ def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, 
     return json.dumps(doc, indent=2, sort_keys=False)
 
 
-def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
-    """A counterexample or witness: numbered steps, one column per actor lane."""
+def trace_table(trace: Trace, lanes: Sequence[str], found_by: str = "") -> Table:
+    """A counterexample or witness: numbered steps, one column per actor lane; `found_by` names the engine
+    that found it when that is not the explorer."""
     title = ("Counterexample" if trace.kind == "counterexample" else "Witness") + f" for {trace.property}"
+    if found_by:
+        title += f" (found by {found_by})"
     t = Table(title=title, title_justify="left", show_lines=False)
     t.add_column("#", justify="right")
     for lane in lanes:
