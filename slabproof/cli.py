@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from slabproof.report.progress import ExplorationProgress
 
 DEFAULT_SPEC_DIR = "specs"
+OUT_DIR = "out"  # where a command writes the files nobody named (in .gitignore)
+DEFAULT_PNG = f"{OUT_DIR}/ipis.png"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -210,7 +212,7 @@ def cmd_export(args: argparse.Namespace, out: Console) -> int:
     from slabproof.report import promela
 
     if args.output is not None:
-        _check_writable(args.output)
+        _check_writable(args.output, "-o")
     s = runner.load_all([args.file], args.cpus)[0]
     m = promela.export(model.build(s))
     if args.output is None:
@@ -565,7 +567,7 @@ def add_teaching_commands(sub: argparse._SubParsersAction[Any]) -> None:
     i.add_argument("--writer-cpu", type=_cpu_number, default=None, metavar="W",
                    help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
     i.add_argument("--png", default=None, metavar="FILE",
-                   help="the plot to write (default ipis.png; needs matplotlib: pip install 'slabproof[plot]')")
+                   help=f"the plot to write (default {DEFAULT_PNG}; needs matplotlib: pip install 'slabproof[plot]')")
     i.add_argument("--no-png", action="store_true", help="write no plot")
     i.add_argument("--sweep-memcgs", type=_bounded(MAX_MEMCGS), metavar="K",
                    help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
@@ -685,7 +687,7 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
-    png = None if args.no_png else (args.png or "ipis.png")
+    png = None if args.no_png else (args.png or DEFAULT_PNG)
     missing = teach_report.plot_unavailable() if png else None
     if missing and args.png:  # a plot asked for by name that cannot be drawn: bad input
         raise SpecError("--png", "", missing)
@@ -693,6 +695,8 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
         print(f"slabproof: no {png} ({missing}; --no-png to skip it)", file=sys.stderr)
         png = None
     if png:
+        if png == DEFAULT_PNG:
+            os.makedirs(OUT_DIR, exist_ok=True)
         _check_writable(png, "--png")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
                         sweep_memcgs=args.sweep_memcgs, sweep=args.json or png is not None)
@@ -738,6 +742,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         parser.print_help()
         return runner.EXIT_USAGE
+    for option in ("junit", "html", "dot", "output", "png"):  # out/, the named place for outputs, made on demand
+        given = getattr(args, option, None)
+        if isinstance(given, str) and Path(given).parent == Path(OUT_DIR) and not Path(OUT_DIR).exists():
+            os.makedirs(OUT_DIR, exist_ok=True)
     try:
         if args.command == "engines":
             for e in runner.available_engines():
