@@ -15,7 +15,17 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from slabproof.results import Decision, EngineResult, Evidence, Method, ProofOutcome, SpecOutcome, Status, Trace, Verdict
+from slabproof.results import (
+    Decision,
+    EngineResult,
+    Evidence,
+    Method,
+    ProofOutcome,
+    SpecOutcome,
+    Status,
+    Trace,
+    Verdict,
+)
 
 JSON_SCHEMA_VERSION = 1
 
@@ -148,8 +158,9 @@ class CheckTable:
     """The default `check` table, laid out before any spec runs so that each row can be printed when its
     spec finishes: columns of fixed widths (spec, CPUs, verdict, expected, states, time, status) that fit
     `width`. The verdict is `combined_text`; "expected" is the expectation's verdict (the properties found
-    violated and the expectation's `violates` list: `--verbose`, a named file's tables, `--json`). A cell too narrow for its text wraps onto a further line of the same row (a long spec name at
-    its hyphens); nothing is cut."""
+    violated and the expectation's `violates` list: `--verbose`, a named file's tables, `--json`). A cell
+    too narrow for its text wraps onto a further line of the same row (a long spec name at its hyphens);
+    nothing is cut."""
 
     width: int
     name_w: int
