@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Sequence
@@ -23,13 +24,15 @@ from slabproof import __version__, checker
 from slabproof.checker import Limits
 from slabproof.lang.spec import Spec, SpecError, shown
 from slabproof.report import junit, outputs, text as report
-from slabproof.results import EngineResult, ProofOutcome, SpecOutcome, Trace
+from slabproof.results import Decision, EngineResult, Method, ProofOutcome, SpecOutcome, Trace
 from slabproof.run import mutants, runner, signals
 
 if TYPE_CHECKING:
     from slabproof.report.progress import ExplorationProgress
 
 DEFAULT_SPEC_DIR = "specs"
+OUT_DIR = "out"  # where a command writes the files nobody named (in .gitignore)
+DEFAULT_PNG = f"{OUT_DIR}/ipis.png"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -146,8 +149,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", type=_positive, metavar="N", help="override the number of CPUs of every spec")
     p.add_argument("--memory", choices=("sc", "tso", "relaxed"), metavar="MODEL",
                    help="override every spec's memory model: sc, tso or relaxed (docs/memory.md)")
-    p.add_argument("--engine", default="all", metavar="NAME",
-                   help="explicit, or another registered engine, or 'all' (default) -- see 'slabproof engines'")
+    p.add_argument("--engine", default="all", metavar="NAME[,NAME...]",
+                   help="the engines to run, a comma-separated list (e.g. --engine explicit,bmc), or 'all' "
+                        "(default) -- see 'slabproof engines'; --engine explicit is the quick one")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="the table with one column per engine, each engine's own verdict and reason")
     p.add_argument("--json", action="store_true", help="print the full results as JSON (docs/json-schema.md)")
     p.add_argument("--no-symmetry", action="store_true", help="do not reduce interchangeable CPUs")
     p.add_argument("--max-states", type=_max_states, default=DEFAULT, metavar="N",
@@ -216,7 +222,7 @@ def cmd_export(args: argparse.Namespace, out: Console) -> int:
     from slabproof.report import promela
 
     if args.output is not None:
-        _check_writable(args.output)
+        _check_writable(args.output, "-o")
     s = runner.load_all([args.file], args.cpus)[0]
     m = promela.export(model.build(s))
     if args.output is None:
@@ -295,10 +301,18 @@ def _signal_name(e: BaseException) -> str:
     return "interrupted" if name == "SIGINT" else f"interrupted by {name}"
 
 
+PIPE_WIDTH = 100  # the width of the output when standard output is not a terminal (COLUMNS overrides it)
+
+
 def _console() -> Console:
     if sys.stdout.isatty():
         return Console(highlight=False)
-    return Console(highlight=False, width=200, no_color=True, soft_wrap=False)
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = PIPE_WIDTH
+    width = width if 40 <= width <= 1000 else PIPE_WIDTH
+    return Console(highlight=False, width=width, no_color=True, soft_wrap=False)
 
 
 def cmd_check(args: argparse.Namespace, out: Console) -> int:
@@ -338,12 +352,21 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
     opts.progress = bar
     outcomes: list[SpecOutcome] = []
     interrupted = False
+    # the default table streams: its header now, each spec's row when that spec finishes
+    stream = None if (args.json or args.mermaid or args.mutants or args.verbose) else \
+        report.CheckTable.fit([s.name for s in specs], out.width, engines)
+    if stream is not None:
+        out.print(stream.header())
     try:
         for s in specs:
             signals.check()
             if bar is not None:
                 bar.relabel(s.name)
             outcomes.append(runner.run_spec(s, opts))
+            if stream is not None:
+                if bar is not None:
+                    bar.close()
+                out.print(stream.row(outcomes[-1]))
             if any(r.reason == "interrupted" for r in outcomes[-1].results) or signals.received():
                 interrupted = True
                 break
@@ -351,6 +374,8 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         interrupted = True
         if len(outcomes) < len(specs):
             outcomes.append(runner.interrupted_outcome(specs[len(outcomes)], engines[0]))
+            if stream is not None:
+                out.print(stream.row(outcomes[-1]))
     signals.finishing()  # from here on a signal is noted, not raised: the partial results are written out whole
     if bar is not None:
         bar.close()
@@ -392,8 +417,13 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
         out.print(mutants.table(matrix))
         out.print(mutants.summary(matrix))
     else:
-        out.print(report.summary_table(outcomes))
-        out.print(report.footer(outcomes, args.strict))
+        if stream is None:  # --verbose: the per-engine table, once every spec is done
+            out.print(report.summary_table(outcomes))
+        shown = args.verbose or named
+        reasons = report.reasons_text(outcomes) if shown else None
+        if reasons is not None:
+            out.print(reasons)
+        out.print(report.footer(outcomes, args.strict, reasons_shown=shown))
     for o, s in zip(outcomes, specs):
         show = args.traces == "all" or (args.traces == "auto" and (named or not o.matches))
         if not show:
@@ -414,6 +444,13 @@ def cmd_check(args: argparse.Namespace, out: Console) -> int:
                 traces = sorted(cex, key=lambda t: t.length)[:1]
             for t in traces:
                 out.print(report.trace_table(t, report.lanes_for(r, len(s.writers))))
+        found = replayed_counterexample(o)
+        if found is not None and args.traces != "all":
+            r, t = found
+            out.print()
+            out.print(f"[bold]{o.name}[/bold] ({o.spec}): counterexample found by {r.engine}, replayed in the "
+                      f"explicit model")
+            out.print(report.trace_table(t, report.lanes_for(r, len(s.writers)), found_by=r.engine))
     if wrote:
         out.print(wrote)
     return status
@@ -441,6 +478,30 @@ def check_picture_args(args: argparse.Namespace, specs: Sequence[object]) -> Non
         raise SpecError("--compare", "", "draws a second trace on the --html page; give --html OUT too")
     if args.mermaid and args.json:
         raise SpecError("--mermaid", "", "prints a diagram, --json prints JSON; choose one")
+
+
+def replayed_counterexample(o: SpecOutcome) -> tuple[EngineResult, Trace] | None:
+    """The shortest counterexample the combined verdict credits to an engine other than the one whose
+    tables are printed (the explorer), when the explorer shows none -- it stopped at a limit, or was not
+    selected (``--engine bmc,param``): that engine's result and trace (the runner replayed it)."""
+    if o.combined is None:
+        return None
+    ex = next((r for r in o.results if r.engine == "explicit"), None)
+    if ex is not None and any(p.trace is not None and p.kind == "always" and p.holds is False for p in ex.properties):
+        return None
+    by = {r.engine: r for r in o.results}
+    best: tuple[EngineResult, Trace] | None = None
+    for p in o.combined.properties:
+        if p.decision != Decision.VIOLATED:
+            continue
+        for e in p.by:
+            r = by.get(e.engine)
+            if e.method != Method.TRACE or not e.replayed or r is None or r is ex:
+                continue
+            t = r.prop(p.name).trace
+            if t is not None and (best is None or t.length < best[1].length):
+                best = (r, t)
+    return best
 
 
 def pick_trace(outcome: SpecOutcome, prop: str | None) -> tuple[EngineResult, Trace] | None:
@@ -552,7 +613,7 @@ def add_teaching_commands(sub: argparse._SubParsersAction[Any]) -> None:
     i.add_argument("--writer-cpu", type=_cpu_number, default=None, metavar="W",
                    help="the CPU the creating worker runs on (default 1; CPU 0 is the one counted)")
     i.add_argument("--png", default=None, metavar="FILE",
-                   help="the plot to write (default ipis.png; needs matplotlib: pip install 'slabproof[plot]')")
+                   help=f"the plot to write (default {DEFAULT_PNG}; needs matplotlib: pip install 'slabproof[plot]')")
     i.add_argument("--no-png", action="store_true", help="write no plot")
     i.add_argument("--sweep-memcgs", type=_bounded(MAX_MEMCGS), metavar="K",
                    help="memcgs for the plot's sweep over CPUs (default: --memcgs)")
@@ -697,7 +758,7 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
     w = args.writer_cpu if args.writer_cpu is not None else (1 if args.cpus > 1 else 0)
     if not 0 <= w < args.cpus:
         raise SpecError("--writer-cpu", "", f"CPU {w} does not exist; valid: 0 to {args.cpus - 1}")
-    png = None if args.no_png else (args.png or "ipis.png")
+    png = None if args.no_png else (args.png or DEFAULT_PNG)
     missing = teach_report.plot_unavailable() if png else None
     if missing and args.png:  # a plot asked for by name that cannot be drawn: bad input
         raise SpecError("--png", "", missing)
@@ -705,6 +766,8 @@ def cmd_ipis(args: argparse.Namespace, out: Console) -> int:
         print(f"slabproof: no {png} ({missing}; --no-png to skip it)", file=sys.stderr)
         png = None
     if png:
+        if png == DEFAULT_PNG:
+            os.makedirs(OUT_DIR, exist_ok=True)
         _check_writable(png, "--png")
     e = ipis.experiment(args.cpus, args.memcgs, args.caches, w, cpu_range=range(max(2, w + 1), MAX_CPUS + 1),
                         sweep_memcgs=args.sweep_memcgs, sweep=args.json or png is not None)
@@ -791,6 +854,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         parser.print_help()
         return runner.EXIT_USAGE
+    for option in ("junit", "html", "dot", "output", "png"):  # out/, the named place for outputs, made on demand
+        given = getattr(args, option, None)
+        if isinstance(given, str) and Path(given).parent == Path(OUT_DIR) and not Path(OUT_DIR).exists():
+            os.makedirs(OUT_DIR, exist_ok=True)
     try:
         if args.command == "engines":
             for e in runner.available_engines():

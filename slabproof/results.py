@@ -161,12 +161,13 @@ class Evidence:
     holds: bool  # as in `PropertyResult.holds`
     scope: str = ""  # INVARIANT: for how many CPUs ("any number of CPUs", "3 CPUs")
     depth: int = 0  # BOUNDED: the depth searched; TRACE: the trace's length in steps
+    replayed: bool = False  # TRACE, a counterexample: the runner replayed it in the explicit model
 
     @property
     def text(self) -> str:
         """In words: "trace found by bmc", "invariant by param (any number of CPUs)", ..."""
         if self.method == Method.TRACE:
-            return f"trace found by {self.engine} ({self.depth} steps)"
+            return f"trace found by {self.engine} ({self.depth} steps" + (", replayed)" if self.replayed else ")")
         if self.method == Method.EXHAUSTIVE:
             return f"exhaustive search by {self.engine}"
         if self.method == Method.INVARIANT:

@@ -7,12 +7,25 @@ re-derives a result. Only the CLI prints what these functions return.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any, Sequence
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from slabproof.results import Decision, EngineResult, ProofOutcome, SpecOutcome, Status, Trace, Verdict
+from slabproof.results import (
+    Decision,
+    EngineResult,
+    Evidence,
+    Method,
+    ProofOutcome,
+    SpecOutcome,
+    Status,
+    Trace,
+    Verdict,
+)
 
 JSON_SCHEMA_VERSION = 1
 
@@ -51,13 +64,14 @@ def status_text(o: SpecOutcome) -> Text:
 
 
 def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
-    """One row per spec: spec, CPUs, each engine's verdict, expected, states, time, IPIs, status."""
+    """The per-engine table (``check --verbose``): one row per spec, each engine's own verdict in its own
+    column, expected, states, time, IPIs, status."""
     engines: list[str] = []
     for o in outcomes:
         for r in o.results:
             if r.engine not in engines:
                 engines.append(r.engine)
-    t = Table(title="slabproof check", title_justify="left")
+    t = Table(title="slabproof check (per engine)", title_justify="left")
     t.add_column("spec", no_wrap=True)
     t.add_column("CPUs", justify="right")
     for e in engines:
@@ -66,7 +80,7 @@ def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
     t.add_column("states", justify="right")
     t.add_column("time", justify="right")
     t.add_column("IPIs", justify="right")
-    t.add_column("", no_wrap=True)
+    t.add_column("status", no_wrap=True)
     for o in outcomes:
         by = {r.engine: r for r in o.results}
         cells: list[Any] = [o.name, str(o.cpus)]
@@ -82,22 +96,182 @@ def summary_table(outcomes: Sequence[SpecOutcome]) -> Table:
     return t
 
 
+def _scope(e: Evidence, cpus: int) -> str:
+    """How an engine decided, in a few words, for the one-line verdict ("" for an exhaustive search and for
+    an invariant for the spec's own number of CPUs)."""
+    if e.method == Method.INVARIANT:
+        return "any N" if e.scope == "any number of CPUs" else "" if e.scope == f"{cpus} CPUs" else e.scope
+    if e.method == Method.BOUNDED:
+        return f"to depth {e.depth}"
+    if e.method == Method.REPORTED:
+        return "reported"
+    return ""
+
+
+def combined_text(o: SpecOutcome) -> Text:
+    """The combined verdict in one line, from `SpecOutcome.combined`: the verdict, the engines that decided
+    it and how ("safe: explicit, induction, param (any N)"; "violated: explicit, bmc" -- the
+    engines with a counterexample), then the engines whose own verdict is UNKNOWN ("; undecided: bmc"; their
+    reasons are in `reasons_text`). Nothing is re-derived: it reads the evidence the runner recorded."""
+    v = o.combined
+    if v is None:  # an outcome made by hand, without a combined verdict
+        return Text(o.status.value, style="yellow")
+    always = [p for p in v.properties if p.kind == "always"]
+    safe = v.verdict == Verdict.SAFE  # SAFE: the engines that showed properties hold; else: those with a violation
+    deciders: dict[str, str] = {}
+    for p in always:
+        for e in p.by:
+            if e.holds is safe:
+                deciders[e.engine] = deciders.get(e.engine) or (_scope(e, o.cpus) if safe else "")
+    if safe:  # an engine that found a violation is no decider of "safe" (a CONFLICT anyway)
+        bad = {e.engine for p in always for e in p.by if e.holds is False}
+        deciders = {k: h for k, h in deciders.items() if k not in bad}
+    head = v.verdict.value + (" (interrupted)" if v.interrupted else "")
+    if v.status == Status.DISAGREE:
+        head += " (engines disagree)"
+    t = Text(head, style=_STYLE[v.verdict])
+    if deciders and v.verdict != Verdict.UNKNOWN:
+        t.append(": " + ", ".join(f"{k} ({h})" if h else k for k, h in deciders.items()))
+    if v.undecided_engines:
+        t.append("; undecided: " + ", ".join(n.engine for n in v.undecided_engines), style="yellow")
+    return t
+
+
+def short_status(o: SpecOutcome) -> Text:
+    """`status_text` in at most 8 characters (the verdict cell names the undecided engines): "ok" (a match,
+    no engine undecided), "match" (a match beside an undecided engine), "MISMATCH", "DISAGREE", "UNKNOWN"."""
+    t = status_text(o)
+    if t.plain.startswith("match; undecided"):
+        return Text("match", style="yellow")
+    if t.plain.startswith("UNKNOWN"):
+        return Text("UNKNOWN", style="bold yellow")
+    return t
+
+
+CHECK_TITLE = "slabproof check"
+_STATUS_W = len("MISMATCH")
+_VERDICT_W = len("safe: explicit, induction, param (any N); undecided: bmc")  # the width the verdict asks for
+
+
+@dataclass(frozen=True)
+class CheckTable:
+    """The default `check` table, laid out before any spec runs so that each row can be printed when its
+    spec finishes: columns of fixed widths (spec, CPUs, verdict, expected, states, time, status) that fit
+    `width`. The verdict is `combined_text`; "expected" is the expectation's verdict (the properties found
+    violated and the expectation's `violates` list: `--verbose`, a named file's tables, `--json`). A cell
+    too narrow for its text wraps onto a further line of the same row (a long spec name at its hyphens);
+    nothing is cut."""
+
+    width: int
+    name_w: int
+    verdict_w: int
+    expected_w: int
+    states_w: int = 9
+    time_w: int = 7
+    status_w: int = _STATUS_W
+
+    @classmethod
+    def fit(cls, names: Sequence[str], width: int, engines: Sequence[str] = ()) -> "CheckTable":
+        """Widths for these spec names at `width` columns; `engines` (the selected ones) say how wide the
+        verdict may get (one engine: "violated: explicit"), so that the names get the rest."""
+        status_w = _STATUS_W
+        states_w, time_w = (9, 7) if width >= 100 else (7, 6)
+        fixed = 4 + states_w + time_w + status_w + 6  # CPUs, states, time, status and the six gaps
+        natural = max([len(n) for n in names] + [4])
+        room = width - fixed - 8  # "expected": safe or violated
+        want = _VERDICT_W if not engines else min(_VERDICT_W, len("violated: ") + sum(len(e) + 2 for e in engines)
+                                                   + (len("; undecided: ") + 8 if len(engines) > 1 else 0))
+        name_w = min(natural, max(22, room - want))  # the shipped names but the longest what-ifs stay whole
+        verdict_w = max(8, min(room - name_w, 80))
+        expected_w = 8
+        return cls(width, name_w, verdict_w, expected_w, states_w, time_w, status_w)
+
+    def _table(self, header: bool) -> Table:
+        t = Table(box=None, show_header=header, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold",
+                  show_edge=False, expand=False)
+        t.add_column("spec", width=self.name_w, overflow="fold")
+        t.add_column("CPUs", width=4, justify="right")
+        t.add_column("verdict", width=self.verdict_w, overflow="fold")
+        t.add_column("expected", width=self.expected_w, overflow="fold")
+        t.add_column("states", width=self.states_w, justify="right", overflow="fold")
+        t.add_column("time", width=self.time_w, justify="right", overflow="fold")
+        t.add_column("status", width=self.status_w, overflow="fold")
+        return t
+
+    def header(self) -> Group:
+        """The title line (not padded) and the column headings."""
+        return Group(Text(CHECK_TITLE, style="bold"), self._table(True))
+
+    def row(self, o: SpecOutcome) -> Table:
+        """One spec's row, in the header's columns."""
+        t = self._table(False)
+        ex = next((r for r in o.results if r.engine == "explicit"), None)
+        t.add_row(_wrap_name(o.name, self.name_w), str(o.cpus), combined_text(o), o.expected,
+                  f"{ex.states:,}" if ex else "-", f"{sum(r.seconds for r in o.results):.2f}s", short_status(o))
+        return t
+
+
+def _wrap_name(name: str, width: int) -> str:
+    """`name` on lines of at most `width` characters, broken after hyphens where it can be."""
+    if len(name) <= width:
+        return name
+    lines, cur = [], ""
+    for part in re.split(r"(?<=-)", name):
+        if cur and len(cur) + len(part) > width:
+            lines.append(cur)
+            cur = ""
+        cur += part
+    lines.append(cur)
+    return "\n".join(lines)
+
+
+def check_table(outcomes: Sequence[SpecOutcome], width: int) -> Group:
+    """The whole default table at once (what the streaming CLI prints row by row)."""
+    engines = list(dict.fromkeys(r.engine for o in outcomes for r in o.results))
+    layout = CheckTable.fit([o.name for o in outcomes], width, engines)
+    return Group(layout.header(), *(layout.row(o) for o in outcomes))
+
+
+def reasons_text(outcomes: Sequence[SpecOutcome]) -> Text | None:
+    """Below the table: each undecided engine's reason, one paragraph per spec (None when there is none)."""
+    t = Text()
+    for o in outcomes:
+        for n in o.undecided_engines:
+            t.append(f"{o.name}: {n.engine}: unknown ({n.reason})\n", style="yellow")
+    if not t.plain:
+        return None
+    t.rstrip()
+    return Text("undecided engines, why:\n", style="bold") + t
+
+
 def expected_text(o: SpecOutcome) -> str:
-    return o.expected + (f" ({', '.join(o.expected_violates)})" if o.expected_violates else "")
+    """The expectation; its `violates` in the order the combined verdict lists the properties (the engines'
+    order), so that found and expected sets read alike."""
+    if not o.expected_violates:
+        return o.expected
+    order = [p.name for p in o.combined.properties] if o.combined is not None else []
+    names = sorted(o.expected_violates, key=lambda n: (order.index(n) if n in order else len(order), n))
+    return o.expected + f" ({', '.join(names)})"
 
 
-def footer(outcomes: Sequence[SpecOutcome], strict: bool = False) -> Text:
-    """How many specs match, then one line per spec that does not (and, with `strict`, per spec with an
-    undecided engine)."""
+def footer(outcomes: Sequence[SpecOutcome], strict: bool = False, reasons_shown: bool = True) -> Text:
+    """One line per spec that does not match (and, with `strict`, per spec with an undecided engine), then
+    the summary line, last: how many specs match. Without `reasons_shown` (a whole-directory run, where
+    `reasons_text` is not printed) a line says how many matches stand beside an undecided engine."""
     n = len(outcomes)
     ok = sum(o.status == Status.MATCH for o in outcomes)
-    t = Text(f"{ok} of {n} specs match their expectation")
+    t = Text()
     for o in outcomes:
         if o.status != Status.MATCH:
-            t.append(f"\n  {o.name}: {o.mismatch}", style="red" if o.status != Status.UNDECIDED else "yellow")
+            t.append(f"  {o.name}: {o.mismatch}\n", style="red" if o.status != Status.UNDECIDED else "yellow")
         elif strict and o.undecided_engines:
-            t.append(f"\n  {o.name}: --strict: undecided: " + "; ".join(
-                f"{n.engine} ({n.reason})" for n in o.undecided_engines), style="yellow")
+            t.append(f"  {o.name}: --strict: undecided: " + "; ".join(
+                f"{n.engine} ({n.reason})" for n in o.undecided_engines) + "\n", style="yellow")
+    beside = sum(o.status == Status.MATCH and bool(o.undecided_engines) for o in outcomes)
+    if beside and not reasons_shown and not strict:
+        t.append(f"{beside} of the matches have an undecided engine beside them (status \"match\"); "
+                 "why: --verbose, or name the spec file\n", style="yellow")
+    t.append(f"{ok} of {n} specs match their expectation")
     return t
 
 
@@ -178,9 +352,12 @@ def to_json(outcomes: Sequence[SpecOutcome], exit_status: int, extra: dict[str, 
     return json.dumps(doc, indent=2, sort_keys=False)
 
 
-def trace_table(trace: Trace, lanes: Sequence[str]) -> Table:
-    """A counterexample or witness: numbered steps, one column per actor lane."""
+def trace_table(trace: Trace, lanes: Sequence[str], found_by: str = "") -> Table:
+    """A counterexample or witness: numbered steps, one column per actor lane; `found_by` names the engine
+    that found it when that is not the explorer."""
     title = ("Counterexample" if trace.kind == "counterexample" else "Witness") + f" for {trace.property}"
+    if found_by:
+        title += f" (found by {found_by})"
     t = Table(title=title, title_justify="left", show_lines=False)
     t.add_column("#", justify="right")
     for lane in lanes:

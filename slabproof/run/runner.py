@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from slabproof import checker, model
+from slabproof.lang import expr
 from slabproof.lang.spec import MAX_CPUS, Spec, SpecError, _os_problem, load
 from slabproof.results import (
     INTERRUPTED,
@@ -273,9 +274,38 @@ def _properties(spec: Spec, results: Sequence[EngineResult],
     return list(out.items())
 
 
-def _evidence(r: EngineResult, holds: bool, trace: object) -> Evidence:
-    from slabproof.results import Trace
+def replays(system: model.System, trace: Trace, comp: checker.Compiled | None = None) -> str:
+    """Why `trace` is not a counterexample in the explicit model ("" when it is one): each step, from the
+    model's initial state, must be a successor the model's compiled successor function gives -- taken by the
+    trace's actor, with the trace's step, to exactly the state the trace records -- and the last state must
+    break the property's own expression. This is how a counterexample found by another engine (BMC) counts
+    for the spec: as data the runner checks, no engine reading another's."""
+    comp = comp if comp is not None else checker.Compiled(system, symmetry=False)
+    try:
+        prop = system.property(trace.property)
+    except KeyError:
+        return f"{trace.property} is no state property of the model"
+    if prop.kind != "always" or trace.kind != "counterexample":
+        return "not a counterexample to an `always` property"
+    cur = comp.init
+    if comp.readable(cur) != trace.initial:
+        return "its initial state is not the model's"
+    steps = list(trace.steps)
+    if steps and steps[-1].violating:  # the step that commits the violation, from the last state
+        steps = steps[:-1]
+    for st in steps:
+        nxt = [n for iid, n in comp.succ(cur) if comp.instances[iid].actor == st.actor
+               and comp.action(iid).step == st.step and comp.action(iid).skipped == st.skipped
+               and comp.readable(n) == st.state]
+        if st.violating or not nxt:
+            return f"step {st.index} ({st.actor} {st.step}) is not a step of the model from the state before it"
+        cur = nxt[0]
+    if expr.evaluate(prop.expr, comp.layout, cur, None, system.writer_cpus):
+        return f"its last state does not break {prop.name}"
+    return ""
 
+
+def _evidence(r: EngineResult, holds: bool, trace: object) -> Evidence:
     if isinstance(trace, Trace):
         return Evidence(r.engine, Method.TRACE, holds, depth=trace.length)
     m = method(r.engine)
@@ -356,22 +386,40 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
       violated) was decided by no selected engine;
     * MATCH otherwise.
     """
+    system = system if system is not None else model.build(spec)
     props = _properties(spec, results, system)
     want = _expected(spec, props)
     pvs: list[PropertyVerdict] = []
+    comp: list[checker.Compiled] = []  # built on the first trace to replay
+    state_props = {p.name for p in system.properties if p.kind == "always"}
+    bogus: list[str] = []  # counterexamples of other engines that do not replay in the explicit model
     for name, kind in props:
         by: list[Evidence] = []
         gaps: list[Gap] = []
+        claims: set[bool] = set()
         for r in results:
             pr = next((p for p in r.properties if p.name == name), None)
             if pr is None:
                 gaps.append(Gap(r.engine, "not checked"))
             elif pr.holds is None:
                 gaps.append(_gap(r, name, kind))
+            elif kind == "always" and pr.holds is False and isinstance(pr.trace, Trace) and name in state_props:
+                # a counterexample counts, whichever engine found it, only if it replays in the explicit model
+                # (writer_terminates, a liveness property, is no state predicate: the explorer's own, as found)
+                if not comp:
+                    comp.append(checker.Compiled(system, symmetry=False))
+                why = replays(system, pr.trace, comp[0])
+                if why:  # no evidence; still a claim, which contradicts an engine that says the property holds
+                    claims.add(False)
+                    gaps.append(Gap(r.engine, f"its counterexample does not replay in the explicit model: {why}"))
+                    bogus.append(f"{r.engine}'s counterexample to {name} does not replay in the explicit model "
+                                 f"({why})")
+                else:
+                    by.append(replace(_evidence(r, pr.holds, pr.trace), replayed=True))
             else:
                 by.append(_evidence(r, pr.holds, pr.trace))
         values = {e.holds for e in by}
-        decision = (Decision.CONFLICT if len(values) > 1 else _value(kind, values.pop()) if values
+        decision = (Decision.CONFLICT if len(values | claims) > 1 else _value(kind, values.pop()) if values
                     else Decision.UNDECIDED)
         pvs.append(PropertyVerdict(name, kind, decision, tuple(by), tuple(gaps), want.get(name)))
 
@@ -428,6 +476,8 @@ def decide(spec: Spec, results: Sequence[EngineResult], system: model.System | N
         if exp.violates is None and always and all(p.decision == Decision.HOLDS for p in always):
             return done(Status.MISMATCH, "every property holds (" + "; ".join(f"{p.name}: {p.how}" for p in always)
                         + "), expected violated")
+    if bogus:  # an engine claimed a violation it cannot show: never a match
+        return done(Status.UNDECIDED, UNDECIDED + "; ".join(bogus))
     open_ = [p for p in pvs if p.expected is not None and p.decision == Decision.UNDECIDED]
     if open_:
         wanted: dict[str, list[str]] = {}
