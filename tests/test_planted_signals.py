@@ -47,10 +47,13 @@ def _old_symbolic_check(solver: z3.Solver, *assumptions, budget=None) -> bool:
 
 def _old_reachable(system, opts, shared):
     """The exploration feeding a Z3 engine, its interruption dropped."""
-    r = shared.get("reachable")
+    r = shared.explicit
+    if r is not None and "states" in r.extra:
+        return r
+    r = shared.reachable
     if r is None:
         r = checker.explore(system, symmetry=opts.symmetry, limits=opts.limits, keep_states=True)
-        shared["reachable"] = r
+        shared.reachable = r
     return r
 
 
