@@ -537,7 +537,8 @@ def cmd_explain(args: argparse.Namespace, out: Console) -> int:
     bar = progress_bar()
     opts.progress = bar
     try:
-        x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None)
+        x = explain.explain(args.cpus, opts, on_config=(lambda key, title: bar.relabel(key)) if bar else None,
+                            on_claim=(lambda c: bar.note(f"claim {c.number} {c.verdict}: {c.title}")) if bar else None)
     except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: no claim is decided; the figures so far
         signals.finishing()
         if bar is not None:

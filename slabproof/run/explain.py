@@ -689,11 +689,15 @@ def _prop_name(claim: _ClaimDef, k: int) -> str:
 
 
 def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
-            on_config: Callable[[str, str], None] | None = None) -> Explanation:
+            on_config: Callable[[str, str], None] | None = None,
+            on_claim: Callable[[Claim], None] | None = None) -> Explanation:
     """Check every claim on `cpus` CPUs with the engines named in `opts` (see the module docstring).
 
     `on_config(key, title)` is called before each configuration runs (the CLI
-    uses it to label its progress bar). An engine that raises on a
+    uses it to label its progress bar). `on_claim(claim)` is called with each
+    claim as soon as every configuration it is checked on has run (so the CLI
+    can print claims as they are decided, before the slower configurations
+    finish); the returned `Explanation` still lists them in their order. An engine that raises on a
     configuration is recorded in `engine_errors`, and every check on that
     configuration gets an "engine error" finding from it: the claim's verdict
     is then ERROR (unless it is refuted or the engines disagree), never
@@ -723,29 +727,8 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
     results: dict[str, list[EngineResult]] = {}
     errors: list[str] = []
     crashed: dict[str, dict[str, str]] = {c.key: {} for c in cfgs}  # config -> engine -> what it raised
-    for c in cfgs:
-        system = replace(systems[c.key], properties=list(systems[c.key].properties) + extra[c.key])
-        if on_config is not None:
-            on_config(c.key, c.title)
-        shared = Handoff()
-        results[c.key] = []
-        for e in engines:
-            try:
-                results[c.key].append(runner.engine(e)(system, opts, shared))
-            except Exception as exc:  # KeyboardInterrupt is not an Exception: it is handled below
-                what = shown(f"{type(exc).__name__}: {exc}", 300)  # one line, control characters escaped
-                crashed[c.key][e] = what
-                errors.append(f"{e} on {c.key}: {what}")
-            except KeyboardInterrupt as exc:  # (the exploration feeding a Z3 engine; a signal between engines)
-                raise signals.Interrupted(signals.received() or "SIGINT",
-                                          partial=runner.interrupted_result(e, system, getattr(exc, "partial", None)),
-                                          where=c.key) from None
-            if (results[c.key] and results[c.key][-1].reason == "interrupted") or signals.received():
-                # Ctrl-C, SIGTERM, SIGHUP: no further engine or configuration; the caller reports the figures
-                raise signals.Interrupted(signals.received() or "SIGINT",
-                                          partial=results[c.key][-1] if results[c.key] else None, where=c.key)
-    claims: list[Claim] = []
-    for ci, cl in enumerate(CLAIMS):
+
+    def build_claim(ci: int, cl: _ClaimDef) -> Claim:
         checks: list[Check] = []
         for k, cd in enumerate(cl.checks):
             rs = results[cd.config]
@@ -769,8 +752,43 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
             findings = findings + _crash_findings(crashed, cd)
             checks.append(Check(cd.title, cd.config, name, cd.kind, formula, cd.expect, cd.role, findings,
                                 _status(cd.expect, findings), cd.show_trace))
-        claims.append(Claim(ci + 1, cl.key, cl.title, cl.because, claim_functions(cl), tuple(checks),
-                            _claim_verdict(checks)))
+        return Claim(ci + 1, cl.key, cl.title, cl.because, claim_functions(cl), tuple(checks),
+                     _claim_verdict(checks))
+
+    claims: dict[int, Claim] = {}
+
+    def needs(cl: _ClaimDef) -> set[str]:
+        return {cd.config for cd in cl.checks} | {cd.compare_with for cd in cl.checks if cd.compare_with}
+
+    def emit_ready(done: set[str]) -> None:
+        for ci, cl in enumerate(CLAIMS):
+            if ci not in claims and needs(cl) <= done:
+                claims[ci] = build_claim(ci, cl)
+                if on_claim is not None:
+                    on_claim(claims[ci])
+
+    for c in cfgs:
+        system = replace(systems[c.key], properties=list(systems[c.key].properties) + extra[c.key])
+        if on_config is not None:
+            on_config(c.key, c.title)
+        shared = Handoff()
+        results[c.key] = []
+        for e in engines:
+            try:
+                results[c.key].append(runner.engine(e)(system, opts, shared))
+            except Exception as exc:  # KeyboardInterrupt is not an Exception: it is handled below
+                what = shown(f"{type(exc).__name__}: {exc}", 300)  # one line, control characters escaped
+                crashed[c.key][e] = what
+                errors.append(f"{e} on {c.key}: {what}")
+            except KeyboardInterrupt as exc:  # (the exploration feeding a Z3 engine; a signal between engines)
+                raise signals.Interrupted(signals.received() or "SIGINT",
+                                          partial=runner.interrupted_result(e, system, getattr(exc, "partial", None)),
+                                          where=c.key) from None
+            if (results[c.key] and results[c.key][-1].reason == "interrupted") or signals.received():
+                # Ctrl-C, SIGTERM, SIGHUP: no further engine or configuration; the caller reports the figures
+                raise signals.Interrupted(signals.received() or "SIGINT",
+                                          partial=results[c.key][-1] if results[c.key] else None, where=c.key)
+        emit_ready(set(results))
     runs = []
     for c in cfgs:
         s = specs[c.key]
@@ -781,7 +799,8 @@ def explain(cpus: int = 3, opts: runner.RunOptions | None = None,
                    "states": r.states, "seconds": round(r.seconds, 3), "reason": r.reason,
                    "ipis_per_op": [{"op": o.op, "ipis": o.ipis} for o in r.ipis_per_op]}
                   for r in results[c.key])))
-    return Explanation(cpus, engines, tuple(runs), tuple(claims), engine_errors=tuple(errors))
+    return Explanation(cpus, engines, tuple(runs), tuple(claims[ci] for ci in range(len(CLAIMS))),
+                       engine_errors=tuple(errors))
 
 
 EXIT = {CONFIRMED: runner.EXIT_OK, REFUTED: runner.EXIT_MISMATCH, DISAGREE: runner.EXIT_DISAGREE,
