@@ -25,8 +25,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from slabproof.lang.expr import (Bound, CpuConst, Layout, compile_condition, compile_guard, compile_update, evaluate,
-                                 subst_cpu)
+from slabproof.lang.expr import (
+    Bound,
+    CpuConst,
+    Layout,
+    compile_condition,
+    compile_guard,
+    compile_update,
+    evaluate,
+    subst_cpu,
+)
 from slabproof.model import Action, System
 from slabproof.results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
