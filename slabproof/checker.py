@@ -19,12 +19,22 @@ The engine returns an `EngineResult`; it prints nothing.
 from __future__ import annotations
 
 import os
+import re
 import resource
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from slabproof.lang.expr import Bound, CpuConst, Layout, compile_guard, compile_update, evaluate, subst_cpu
+from slabproof.lang.expr import (
+    Bound,
+    CpuConst,
+    Layout,
+    compile_condition,
+    compile_guard,
+    compile_update,
+    evaluate,
+    subst_cpu,
+)
 from slabproof.model import FAIRNESS, Action, System
 from slabproof.results import EngineResult, OpIpis, PropertyResult, Trace, TraceStep, Verdict
 
@@ -83,6 +93,7 @@ class Compiled:
         groups: dict[int, dict[int, list[int]]] = {}
         always: list[int] = []
         self.code: dict[int, tuple[str, list[str]]] = {}
+        conds: dict[int, str] = {}  # each guard as an `if` condition
         for ai, act in enumerate(system.actions):
             cpus: list[int | None] = list(range(n)) if act.actor not in ("writer", "flush") else [None]
             for c in cpus:
@@ -97,6 +108,7 @@ class Compiled:
                     actor, column = f"cpu{c}.{act.actor}", f"cpu{c}"
                 self.instances.append(Instance(iid, ai, c, actor, column))
                 self.code[iid] = (compile_guard(act.guard, L, c, wc), compile_update(act.update, L, c, wc))
+                conds[iid] = compile_condition(act.guard, L, c, wc)
                 if act.actor == "cpu":
                     groups.setdefault(L.slot[("pc", c)], {}).setdefault(act.pc, []).append(iid)  # type: ignore[arg-type]
                 elif act.actor == "reaper":
@@ -108,10 +120,10 @@ class Compiled:
         lines = ["def succ(s):", "    out = []"]
 
         def emit(iid: int, ind: str) -> None:
-            g, upd = self.code[iid]
-            lines.append(f"{ind}if {g}:")
+            _, upd = self.code[iid]
+            lines.append(f"{ind}if {conds[iid]}:")
             lines.append(f"{ind}    n = list(s)")
-            for st in upd:
+            for st in _inline_simple_reads(upd):
                 lines.append(f"{ind}    {st}")
             lines.append(f"{ind}    out.append(({iid}, tuple(n)))")
 
@@ -134,6 +146,7 @@ class Compiled:
             return eval(f"lambda s: {src}", {"__builtins__": {"int": int}})  # noqa: S307 - generated from the model
 
         self.props = [(p, pred(p.expr)) for p in system.properties]
+        self.prop_sources = [compile_condition(p.expr, L, None, wc) for p in system.properties]
         self.done = pred(system.done)
         # initial state
         init = [0] * L.size
@@ -152,16 +165,7 @@ class Compiled:
         cb, B = L.cpu_base, L.block
         sym = self.sym
         if self.symmetry:
-            def canon(t: tuple[int, ...]) -> tuple[int, ...]:
-                bl = [t[cb + c * B: cb + (c + 1) * B] for c in range(n)]
-                srt = sorted(bl[c] for c in sym)
-                for c, b in zip(sym, srt):
-                    bl[c] = b
-                out = t[:cb]
-                for b in bl:
-                    out += b
-                return out
-            self.canon: Callable[[tuple[int, ...]], tuple[int, ...]] = canon
+            self.canon: Callable[[tuple[int, ...]], tuple[int, ...]] = _canon_function(cb, B, sym, L.size)
         else:
             self.canon = lambda t: t
         # IPIs each kick instance sends
@@ -218,13 +222,18 @@ def explore(system: System, *, symmetry: bool = True, limits: Limits | None = No
     fired = [0] * len(comp.instances)
     transitions = 0
 
+    quiet = [_nothing_to_note(comp, first_hit)]  # one generated test of every open property
+
     def check(sid: int, s: tuple[int, ...]) -> None:
+        if quiet[0](s):
+            return
         for i, fn in always:
             if i not in first_hit and not fn(s):
                 first_hit[i] = sid
         for i, fn in sometimes:
             if i not in first_hit and fn(s):
                 first_hit[i] = sid
+        quiet[0] = _nothing_to_note(comp, first_hit)
 
     check(0, init)
     reason = ""
@@ -434,6 +443,60 @@ def _fairness(comp: Compiled, system: System, states, edges, edge_steps, parent,
     if path:
         note["_path"] = path
     return res, note
+
+
+_SIMPLE_READ = re.compile(r"(v\d+) = (-?\d+|s\[\d+\])$")
+
+
+def _inline_simple_reads(stmts: list[str]) -> list[str]:
+    """`compile_update`'s statements with each ``vK = <constant or s[i]>`` folded into the writes of vK
+    (the reads come first and read only `s`, so the writes see the same values)."""
+    simple: dict[str, str] = {}
+    out: list[str] = []
+    for st in stmts:
+        m = _SIMPLE_READ.match(st)
+        if m:
+            simple[m.group(1)] = m.group(2)
+            continue
+        m2 = re.match(r"(.*= )(v\d+)$", st)
+        if m2 and m2.group(2) in simple:
+            st = m2.group(1) + simple[m2.group(2)]
+        out.append(st)
+    return out
+
+
+def _nothing_to_note(comp: Compiled, hit: dict[int, int]) -> Callable[[tuple[int, ...]], bool]:
+    """One generated test, true of a state where every `always` property not yet violated holds and no
+    `sometimes` property not yet witnessed is shown: the search then has nothing to record there."""
+    terms = [f"({src})" if p.kind == "always" else f"not ({src})"
+             for k, ((p, _), src) in enumerate(zip(comp.props, comp.prop_sources)) if k not in hit]
+    body = " and ".join(terms) if terms else "True"
+    return eval(f"lambda s: bool({body})", {"__builtins__": {"int": int, "bool": bool}})  # noqa: S307 - generated
+
+
+def _canon_function(base: int, block: int, sym: list[int], size: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    """The canonical form of a state: the blocks of the interchangeable CPUs `sym` sorted into those
+    CPUs' places, the rest as it is; generated straight-line, returning the state itself when its
+    blocks are already in order (the common case)."""
+    spans = [(base + c * block, base + (c + 1) * block) for c in sym]
+    lines = ["def canon(t):"]
+    for k, (a, b) in enumerate(spans):
+        lines.append(f"    b{k} = t[{a}:{b}]")
+    lines.append(f"    if {' <= '.join(f'b{k}' for k in range(len(spans)))}:")
+    lines.append("        return t")
+    lines.append(f"    o = sorted(({', '.join(f'b{k}' for k in range(len(spans)))},))")
+    parts, at = [], 0
+    for k, (a, b) in enumerate(spans):
+        if a > at:
+            parts.append(f"t[{at}:{a}]")
+        parts.append(f"o[{k}]")
+        at = b
+    if at < size:
+        parts.append(f"t[{at}:]")
+    lines.append(f"    return {' + '.join(parts)}")
+    ns: dict = {}
+    exec("\n".join(lines), ns)  # noqa: S102 - generated from the layout
+    return ns["canon"]
 
 
 class _Stop(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,13 +19,39 @@ def shipped() -> list[Path]:
     return sorted(SPECS.glob("*.toml"))
 
 
+_EXPLORE = checker.explore  # (the engine itself, also while `shared_explorations` stands in for it)
+
+
 @lru_cache(maxsize=None)
 def explored(path: str, symmetry: bool = True, cpus: int | None = None):
     s = spec.load(path)
     if cpus is not None:
         s = s.with_cpus(cpus)
     system = model.build(s)
-    return system, checker.explore(system, symmetry=symmetry)
+    return system, _EXPLORE(system, symmetry=symmetry)
+
+
+@pytest.fixture
+def shared_explorations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`checker.explore` answers a plain exploration of a shipped spec (default limits, no progress, no
+    states or graph kept, not stopped early) from `explored`'s cache, so a CLI test that checks every
+    shipped spec reuses the explorations tests/test_specs.py pins (in the same worker) instead of
+    repeating them; any other call explores as usual."""
+    real = _EXPLORE
+
+    def explore(system, *, symmetry=True, limits=None, progress=None, stop_at_first=False, keep_states=False,
+                keep_graph=False):
+        plain = (limits is None or limits == checker.Limits()) and not (stop_at_first or keep_states or keep_graph)
+        path = Path(system.spec.path).resolve()
+        if plain and path.parent == SPECS and path.suffix == ".toml":
+            # (called as tests/test_specs.py calls it: lru_cache keys on the arguments' spelling)
+            cached_system, r = explored(str(path)) if symmetry else explored(str(path), False)
+            if replace(cached_system.spec, path=system.spec.path) == system.spec:
+                return replace(r, spec=system.spec.path)
+        return real(system, symmetry=symmetry, limits=limits, progress=progress, stop_at_first=stop_at_first,
+                    keep_states=keep_states, keep_graph=keep_graph)
+
+    monkeypatch.setattr(checker, "explore", explore)
 
 
 @pytest.fixture(scope="session")

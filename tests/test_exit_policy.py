@@ -286,18 +286,25 @@ def test_z3_only_runs_do_not_accept_a_wrong_expectation(tmp_path, capsys, engine
 
 
 @pytest.mark.parametrize("expect", ['verdict = "safe"', 'verdict = "violated"\nviolates = ["writer_terminates"]'])
-def test_a_deadlock_is_undecided_without_the_explicit_engine(tmp_path, capsys, expect):
+def test_a_deadlock_is_undecided_without_the_explicit_engine(tmp_path, capsys, monkeypatch, expect):
     f = _edited(tmp_path, DEADLOCK, expect)
+    seen = []  # the outcome the CLI computed (one run of the proof engines, not two)
+    real = runner.run_spec
+    monkeypatch.setattr(runner, "run_spec", lambda s, opts: seen.append(real(s, opts)) or seen[-1])
     assert main(["check", "--traces", "none", "--engine", "induction,param", str(f)]) == runner.EXIT_UNKNOWN
     capsys.readouterr()
-    s = spec.load(f)
-    o = runner.run_spec(s, runner.RunOptions(engines=("induction", "param")))
+    (o,) = seen
+    assert tuple(r.engine for r in o.results) == ("induction", "param") and o.spec == str(f)
     p = o.combined.prop("writer_terminates")
     assert p.decision == Decision.UNDECIDED and {g.engine for g in p.undecided} == {"induction", "param"}
     assert all(g.why.startswith("not applicable") for g in p.undecided)
 
 
-def test_the_default_engines_match_a_safe_and_a_violated_spec(capsys):
+def test_the_default_engines_match_a_safe_and_a_violated_spec(capsys, monkeypatch):
+    memo: dict = {}  # the --strict run reuses the first run's outcome: only the exit policy differs
+    real = runner.run_spec
+    monkeypatch.setattr(runner, "run_spec", lambda s, opts: memo.setdefault(s.path, real(s, opts))
+                        if s.path not in memo else memo[s.path])
     assert main(["check", "--traces", "none", str(GOOD), str(SPECS / "memcg-never-2cpu.toml")]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -308,6 +315,7 @@ def test_the_default_engines_match_a_safe_and_a_violated_spec(capsys):
     assert "2 of 2 specs match" in out
     assert main(["check", "--traces", "none", "--strict", str(SPECS / "memcg-never-2cpu.toml")]) == 4
     assert "--strict: undecided: induction" in capsys.readouterr().out
+    assert len(memo) == 2
 
 
 def test_results_are_never_rewritten_and_the_combined_verdict_names_the_deciders():

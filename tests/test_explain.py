@@ -184,3 +184,18 @@ def test_cli_explain_text_json_and_exit_codes():
     for args, needle in ((("--cpus", "9"), "valid: 1 to 8"), (("--engine", "nope"), "unknown engine 'nope'")):
         bad = run("explain", *args)
         assert bad.returncode == 2 and needle in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_claims_are_handed_out_as_soon_as_their_configurations_have_run():
+    """Streaming: `on_claim` gets every claim once, each after its configurations ran and before the end."""
+    from slabproof.run import runner as _runner
+
+    seen: list = []
+    configs_run: list[str] = []
+    x = explain.explain(2, _runner.RunOptions(engines=("explicit",)), on_config=lambda k, t: configs_run.append(k),
+                        on_claim=lambda c: seen.append((c, len(configs_run))))
+    assert sorted(c.number for c, _ in seen) == [c.number for c in x.claims]
+    assert all(c == x.claims[c.number - 1] for c, _ in seen)
+    assert min(n for _, n in seen) < len(configs_run)  # some claim came out before the last configuration ran
+    for c, n in seen:
+        assert {ch.config for ch in c.checks} <= set(configs_run[:n])

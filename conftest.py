@@ -1,0 +1,21 @@
+"""Repository-wide pytest setup: two xdist workers by default, when pytest-xdist is installed.
+
+The README's test command is plain ``python -m pytest``; it runs on two
+workers (``-n 2``) when xdist is present and on one process when it is not
+(or with ``-p no:xdist``). An explicit ``-n N`` (``-n 0``: one process) wins.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+DEFAULT_WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    opt = config.option
+    if getattr(opt, "numprocesses", 0) is None and getattr(opt, "dist", "no") == "no" and not getattr(opt, "tx", None):
+        opt.numprocesses = DEFAULT_WORKERS
