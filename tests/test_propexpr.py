@@ -232,9 +232,11 @@ SORTS = ("reader_pos", "reaper_pos", "writer_pos", "ref", "status", "flag", "mut
 
 
 def _program(s: spec.Spec) -> list[str]:
+    """Writer 0's positions as docs/memory.md describes them: the spec's steps, barriers dropped under "sc"."""
     out: list[str] = []
     for op in s.writers[0].script:
-        out.extend(s.create_steps if op.kind == "create" else s.tune_steps)
+        steps = s.create_steps if op.kind == "create" else s.tune_steps
+        out.extend(x for x in steps if s.memory != "sc" or x not in model.BARRIER_STEPS)
     return out
 
 
