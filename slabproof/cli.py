@@ -312,7 +312,8 @@ def _console() -> Console:
     except ValueError:
         width = PIPE_WIDTH
     width = width if 40 <= width <= 1000 else PIPE_WIDTH
-    return Console(highlight=False, width=width, no_color=True, soft_wrap=False)
+    # soft_wrap: a line of prose is never broken (grep finds it whatever the width); tables still fit `width`
+    return Console(highlight=False, width=width, no_color=True, soft_wrap=True)
 
 
 def cmd_check(args: argparse.Namespace, out: Console) -> int:
