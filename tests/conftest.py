@@ -11,6 +11,8 @@ import pytest
 from slabproof import checker, model
 from slabproof.lang import spec
 
+from . import tiers
+
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
 
@@ -57,3 +59,9 @@ def shared_explorations(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The two tiers (tests/tiers.py): the slow tests are left out unless ``-m`` asks for them."""
+    tiers.apply(config, items)
