@@ -248,22 +248,33 @@ def test_knobs_live_in_the_model_not_in_the_engines():
 
 
 def test_an_engine_that_cannot_decide_the_broken_property_is_not_a_survivor():
-    """Bounded model checking does not decide writer_terminates: SAFE from it is no verdict on a deadlock."""
+    """Bounded model checking decides no liveness property: SAFE from it is no verdict on a deadlock.
+
+    It becomes a survivor as soon as it claims to decide one of the broken properties."""
     from slabproof.results import PropertyResult
 
     s = spec.load(SPECS / "mutants" / "reader-never-reenables-irqs.toml")
-    assert s.expect.violates == ("writer_terminates",)
-    bounded = replace(_result("bmc", Verdict.SAFE), properties=(
-        PropertyResult("no_use_after_free", "always", "", True),
-        PropertyResult("writer_terminates", "always", "", None)))
-    explicit = replace(_result("explicit", Verdict.VIOLATED), properties=(
-        PropertyResult("writer_terminates", "always", "", False),))
-    o = SpecOutcome(s.path, s.name, 3, "violated", s.expect.violates, (explicit, bounded), False)
+    broken = s.expect.violates
+    assert broken and set(broken) <= set(model.LIVENESS_PROPERTIES)  # the mutant breaks liveness only
+
+    def bmc(decided: dict[str, bool]) -> EngineResult:
+        return replace(_result("bmc", Verdict.SAFE), properties=(
+            PropertyResult("no_use_after_free", "always", "", True),
+            *(PropertyResult(p, "always", "", decided.get(p)) for p in broken)))
+
+    bounded = bmc({})
+    explicit = replace(_result("explicit", Verdict.VIOLATED), properties=tuple(
+        PropertyResult(p, "always", "", False) for p in broken))
+    o = SpecOutcome(s.path, s.name, 3, "violated", broken, (explicit, bounded), False)
     row = mutants.classify([s], [o]).rows[0]
     assert [c.status for c in row.cells] == [mutants.KILLED, mutants.NOT_SUPPORTED]
     assert row.status == mutants.CAUGHT
-    alone = SpecOutcome(s.path, s.name, 3, "violated", s.expect.violates, (bounded,), False)
+    alone = SpecOutcome(s.path, s.name, 3, "violated", broken, (bounded,), False)
     assert mutants.classify([s], [alone]).rows[0].status == mutants.ROW_UNDECIDED
+    for p in broken:  # deciding any one broken property as holding is surviving the mutant
+        claims = SpecOutcome(s.path, s.name, 3, "violated", broken, (explicit, bmc({p: True})), False)
+        assert [c.status for c in mutants.classify([s], [claims]).rows[0].cells] == [mutants.KILLED,
+                                                                                  mutants.SURVIVED], p
 
 
 @settings(max_examples=25, deadline=None)
