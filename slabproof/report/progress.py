@@ -51,10 +51,6 @@ class ExplorationProgress:
         self._progress.update(self._task, completed=states, stats=stats)  # type: ignore[arg-type]
         self.updates += 1
 
-    def note(self, text: str) -> None:
-        """Print one line above the bar (a result decided while the run goes on)."""
-        self.console.print(text, highlight=False, markup=False)
-
     def close(self) -> None:
         if self._progress is not None:
             self._progress.stop()
