@@ -3,11 +3,13 @@ the history with the commit's figures beside the model's replay; the glossary co
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from functools import lru_cache
 
+from hypothesis import given, settings, strategies as st
 from rich.console import Console
 
 from slabproof.report import glossary, teach
@@ -17,14 +19,24 @@ from slabproof.run.ipis import Experiment, IpiRun
 from .conftest import ROOT
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
+def run(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    env = None if columns is None else {**os.environ, "COLUMNS": str(columns)}
     return subprocess.run([sys.executable, "-m", "slabproof", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 @lru_cache(maxsize=None)
 def prose(*args: str) -> str:
     p = run("explain", "--cpus", "2", *args)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+@lru_cache(maxsize=None)
+def evidence(columns: int) -> str:
+    """`explain --evidence` by the explorer (cheap: the Z3 engines' findings add no term the explorer's lack)
+    piped at `columns` columns."""
+    p = run("explain", "--cpus", "2", "--evidence", "--engine", "explicit", "--traces", "none", columns=columns)
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -102,7 +114,33 @@ def uncovered(text: str) -> set[str]:
 
 def test_every_term_of_the_prose_and_the_evidence_is_in_the_glossary():
     assert uncovered(prose()) == set()
-    assert uncovered(prose("--evidence", "--traces", "none")) == set()
+    assert uncovered(evidence(80)) == set()
+
+
+def cut_words(narrow: str, wide: str) -> set[str]:
+    """The terms of `narrow` that `wide` (the same output, wider) does not have, and every word an ellipsis
+    ends: what a renderer cut to fit."""
+    return (set(JARGON.findall(narrow)) - set(JARGON.findall(wide))) | set(re.findall(r"\S*\w…", narrow))
+
+
+def test_the_evidence_cuts_no_word_at_80_columns():
+    """A table with a column per engine cut identifiers to fit 80 or 100 columns ('kmem_c…', 'no_use_…')."""
+    narrow, wide = evidence(80), evidence(200)
+    assert max(len(line) for line in narrow.splitlines() if line.startswith(("│", "┃", "┏", "└"))) <= 80
+    assert cut_words(narrow, wide) == set()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z_()\[\]#0-9]{1,30}", fullmatch=True), min_size=1, max_size=40),
+       st.integers(min_value=8, max_value=120))
+def test_a_shortened_formula_ends_on_a_whole_word(words, width):
+    text = " ".join(words)
+    short = teach._short(text, width)
+    if len(text) <= width:
+        assert short == text
+    else:
+        kept = short.removesuffix(" …").removesuffix("…")
+        assert len(short) <= width + 1 and (text.startswith(kept + " ") or len(words[0]) >= width - 1)
 
 
 def test_the_coverage_check_can_fail():

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -30,7 +31,11 @@ FORMULA_WIDTH = 240
 
 
 def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """`text`, or its first words up to `width` characters and an ellipsis (never a word cut in two)."""
+    if len(text) <= width:
+        return text
+    head = text[: width - 1]
+    return (head.rsplit(" ", 1)[0] if " " in head else head) + " …"
 
 
 def explain_header(x: Explanation, registered: Sequence[str]) -> Text:
@@ -49,25 +54,26 @@ def explain_header(x: Explanation, registered: Sequence[str]) -> Text:
 
 
 def configs_table(x: Explanation) -> Table:
+    """The configurations, one row each; every engine's result on its own line of the last column, so the
+    table fits a narrow terminal without cutting a word (a column per engine did not fit 80 or 100 columns)."""
     t = Table(title="Configurations (one scenario, built in memory; see --json for each one's spec)",
               title_justify="left")
-    t.add_column("configuration")
+    t.add_column("configuration,\nIPI condition")
     t.add_column("what it is")
-    t.add_column("IPI condition")
-    for e in x.engines:
-        t.add_column(e)
+    t.add_column("engines found")
     for c in x.configs:
         by = {r["engine"]: r for r in c.results}
-        cells: list[Any] = [c.key, c.title, c.ipi]
-        for e in x.engines:
+        found = Text()
+        for k, e in enumerate(x.engines):
+            found.append(("\n" if k else "") + f"{e}: ")
             r = by.get(e)
             if r is None:
-                cells.append(Text("failed", style="yellow"))
+                found.append("failed", style="yellow")
                 continue
             v = r["verdict"] + (f" ({', '.join(r['violated'])})" if r["violated"] else "")
             size = f", {r['states']:,} states" if e == "explicit" else ""
-            cells.append(f"{v}{size}, {r['seconds']:.2f}s")
-        t.add_row(*cells)
+            found.append(f"{v}{size}, {r['seconds']:.2f}s")
+        t.add_row(f"{c.key}\n{c.ipi}", c.title, found)
     return t
 
 
@@ -80,27 +86,23 @@ def claim_renderable(x: Explanation, n: int, traces: str, lanes: Sequence[str]) 
     head.append(f"  {c.title}", style="bold")
     why = Text(c.because, style="dim")
     fns = Text("kernel: " + ", ".join(c.functions))
-    t = Table(show_header=True, box=None, padding=(0, 1), show_edge=False)
-    t.add_column("check")
-    t.add_column("on")
-    t.add_column("predicted")
-    for e in x.engines:
-        t.add_column(f"{e} found")
-    t.add_column("")
-    for ch in c.checks:
+    parts: list[RenderableType] = [head, why, fns]
+    for ch in c.checks:  # a block per check, a line per engine: fits a narrow terminal, no word cut
         label = Text(ch.title)
         if ch.role != "claim":
             label.append(f" [{ch.role}]", style="dim")
+        label.append(f" -- on {ch.config}, predicted {ch.expect}: ")
+        label.append(ch.status, style=_STATUS_STYLE.get(ch.status, ""))
         if ch.formula:
             label.append("\n  " + _short(ch.formula, FORMULA_WIDTH), style="dim")
         by = {f.engine: f for f in ch.findings}
-        cells: list[Any] = [label, ch.config, ch.expect]
+        g = Table.grid(padding=(0, 1))
+        g.add_column(no_wrap=True)
+        g.add_column()
         for e in x.engines:
             f = by.get(e)
-            cells.append(Text(f"{f.outcome}: {f.detail}") if f else Text("-", style="dim"))
-        cells.append(Text(ch.status, style=_STATUS_STYLE.get(ch.status, "")))
-        t.add_row(*cells)
-    parts: list[RenderableType] = [head, why, fns, t]
+            g.add_row(f"{e} found", Text(f"{f.outcome}: {f.detail}") if f else Text("-", style="dim"))
+        parts += [Text(), label, Padding(g, (0, 0, 0, 4))]
     for ch in c.checks:
         tr = ch.trace
         if tr is None or traces == "none" or (traces == "auto" and not ch.show_trace):
