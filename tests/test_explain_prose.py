@@ -130,7 +130,7 @@ def test_the_evidence_cuts_no_word_at_80_columns():
     assert cut_words(narrow, wide) == set()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.lists(st.from_regex(r"[a-z_()\[\]#0-9]{1,30}", fullmatch=True), min_size=1, max_size=40),
        st.integers(min_value=8, max_value=120))
 def test_a_shortened_formula_ends_on_a_whole_word(words, width):
