@@ -65,3 +65,11 @@ def root() -> Path:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The two tiers (tests/tiers.py): the slow tests are left out unless ``-m`` asks for them."""
     tiers.apply(config, items)
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """Say what the default tier left out (under xdist the workers deselect, and pytest's count stays silent)."""
+    if not config.option.markexpr and not getattr(config, "workerinput", None):
+        n = len(tiers.slow_ids())
+        terminalreporter.write_line(f"default tier: the {n} slow tests of tests/slow_tests.txt were left out; "
+                                    "`python -m pytest -m slow` runs them (CI runs both)")
