@@ -145,11 +145,13 @@ _INTERRUPTED = ("interrupted from keyboard", "interrupted")
 
 def check(solver: z3.Solver, *assumptions: Term, budget: Budget | None = None) -> bool:
     """`True` for sat, `False` for unsat; `SolverGaveUp` for unknown (with the budget's reason)."""
+    signals.check()  # (a signal recorded while z3's own code ran raises here, or just after the check)
     if budget is not None:
         budget.arm(solver)
     if not signals.z3_ctrl_c():
         solver.set("ctrl_c", False)  # slabproof's handlers interrupt Z3 themselves (signals.py)
     r = solver.check(*assumptions)
+    signals.check()
     if r == z3.sat:
         return True
     if r == z3.unsat:
