@@ -71,5 +71,5 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     """Say what the default tier left out (under xdist the workers deselect, and pytest's count stays silent)."""
     if not config.option.markexpr and not getattr(config, "workerinput", None):
         n = len(tiers.slow_ids())
-        terminalreporter.write_line(f"default tier: the {n} slow tests of tests/slow_tests.txt were left out; "
-                                    "`python -m pytest -m slow` runs them (CI runs both)")
+        terminalreporter.write_line(f"default tier: the {n} slow tests of tests/slow_tests.txt are left out of "
+                                    "it; `python -m pytest -m slow` runs them (CI runs both)")

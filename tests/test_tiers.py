@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from . import tiers
 
 
@@ -18,3 +20,11 @@ def test_the_list_is_well_formed():
     for nodeid, seconds in tiers.slow_ids().items():
         assert nodeid.startswith("tests/test_") and "::" in nodeid, nodeid
         assert seconds > 0, nodeid
+
+
+def test_the_default_run_leaves_the_listed_tests_out(request: pytest.FixtureRequest):
+    if request.config.option.markexpr:
+        pytest.skip("-m chose the tests of this run")
+    listed = tiers.slow_ids()
+    ran = [i.nodeid for i in request.session.items if i.nodeid in listed]
+    assert not ran, f"the default run kept slow tests: {ran[:5]}"
